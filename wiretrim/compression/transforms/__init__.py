@@ -10,9 +10,15 @@ from wiretrim.compression.transforms._api import (
     lossy_allowed,
     mentions_kept_term,
 )
+from wiretrim.compression.transforms.diff import DIFF
+from wiretrim.compression.transforms.listing import LISTING
+from wiretrim.compression.transforms.search import SEARCH
 from wiretrim.compression.transforms.whitespace import WHITESPACE
 
 TRANSFORMS: tuple[Transform, ...] = (
+    DIFF,
+    SEARCH,
+    LISTING,
     WHITESPACE,
 )
 

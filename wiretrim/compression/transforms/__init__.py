@@ -11,6 +11,7 @@ from wiretrim.compression.transforms._api import (
     mentions_kept_term,
 )
 from wiretrim.compression.transforms.diff import DIFF
+from wiretrim.compression.transforms.json_text import JSON_TEXT
 from wiretrim.compression.transforms.listing import LISTING
 from wiretrim.compression.transforms.search import SEARCH
 from wiretrim.compression.transforms.whitespace import WHITESPACE
@@ -19,6 +20,7 @@ TRANSFORMS: tuple[Transform, ...] = (
     DIFF,
     SEARCH,
     LISTING,
+    JSON_TEXT,
     WHITESPACE,
 )
 

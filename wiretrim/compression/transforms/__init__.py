@@ -13,7 +13,9 @@ from wiretrim.compression.transforms._api import (
 from wiretrim.compression.transforms.diff import DIFF
 from wiretrim.compression.transforms.json_text import JSON_TEXT
 from wiretrim.compression.transforms.listing import LISTING
+from wiretrim.compression.transforms.logs import LOGS
 from wiretrim.compression.transforms.search import SEARCH
+from wiretrim.compression.transforms.terminal import TERMINAL
 from wiretrim.compression.transforms.whitespace import WHITESPACE
 
 TRANSFORMS: tuple[Transform, ...] = (
@@ -21,6 +23,8 @@ TRANSFORMS: tuple[Transform, ...] = (
     SEARCH,
     LISTING,
     JSON_TEXT,
+    LOGS,
+    TERMINAL,
     WHITESPACE,
 )
 

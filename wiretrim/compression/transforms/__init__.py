@@ -10,11 +10,15 @@ from wiretrim.compression.transforms._api import (
     lossy_allowed,
     mentions_kept_term,
 )
+from wiretrim.compression.transforms.code import CODE
 from wiretrim.compression.transforms.diff import DIFF
+from wiretrim.compression.transforms.html import HTML
 from wiretrim.compression.transforms.json_text import JSON_TEXT
 from wiretrim.compression.transforms.listing import LISTING
 from wiretrim.compression.transforms.logs import LOGS
+from wiretrim.compression.transforms.prose import PROSE
 from wiretrim.compression.transforms.search import SEARCH
+from wiretrim.compression.transforms.table import TABLE
 from wiretrim.compression.transforms.terminal import TERMINAL
 from wiretrim.compression.transforms.whitespace import WHITESPACE
 
@@ -22,8 +26,12 @@ TRANSFORMS: tuple[Transform, ...] = (
     DIFF,
     SEARCH,
     LISTING,
+    TABLE,
+    HTML,
     JSON_TEXT,
     LOGS,
+    CODE,
+    PROSE,
     TERMINAL,
     WHITESPACE,
 )

@@ -74,11 +74,11 @@ def main() -> int:
     if args.engine:
         from wiretrim.compression.textengine import TextEngine
 
-        engine = TextEngine(params)
+        engine = TextEngine()
 
         def run(text: str) -> tuple[str, str]:
-            out = engine.compress(text)
-            return out, "engine"
+            out = engine.compress(text, params)
+            return out.text, "+".join(out.transforms) or "-"
     else:
         chosen = [by_name(args.transform)] if args.transform else list(TRANSFORMS)
 

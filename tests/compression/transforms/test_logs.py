@@ -282,11 +282,39 @@ def test_lossy_runs_leave_markers_and_keep_ends():
 
 def test_verbatim_severe_mode_keeps_warning_lines():
     text = android()
-    out = Logs(verbatim_severe=True).apply(text, LOSSLESS)
+    out = Logs(verbatim_severe="always").apply(text, LOSSLESS)
     warnings = [x for x in text.splitlines() if " W ActivityManager:" in x]
     assert warnings
     assert all(w in out.splitlines() for w in warnings)
     assert decode(out) == text
+
+
+def _worker_log(n_warn: int, n_info: int) -> str:
+    lines = [f"2024-03-07 14:05:{k % 60:02d},{k:03d} INFO worker-{k % 3}: processed batch {1000 + k} in {k % 7} ms"
+             for k in range(n_info)]
+    for k in range(n_warn):
+        lines.insert(3 + 5 * k, f"2024-03-07 14:06:{k:02d},{k:03d} WARN worker-{k % 3}: batch {5000 + k} retried")
+    return "\n".join(lines) + "\n"
+
+
+def test_rare_warnings_stay_verbatim_by_default():
+    text = _worker_log(n_warn=3, n_info=60)
+    out = LOGS.apply(text, LOSSLESS)
+    warnings = [x for x in text.splitlines() if " WARN " in x]
+    assert out != text
+    assert all(w in out.splitlines() for w in warnings)
+    assert decode(out) == text
+
+
+def test_warnings_that_are_the_bulk_of_a_log_may_become_rows():
+    text = _worker_log(n_warn=30, n_info=60)
+    out = LOGS.apply(text, LOSSLESS)
+    warnings = [x for x in text.splitlines() if " WARN " in x]
+    assert not all(w in out.splitlines() for w in warnings)
+    assert all(f"batch {5000 + k} retried" in out for k in range(30))  # never dropped, message whole
+    assert decode(out) == text
+    kept = Logs(verbatim_severe="always").apply(text, LOSSLESS)
+    assert all(w in kept.splitlines() for w in warnings)
 
 
 def test_placeholder_text_is_never_a_template():

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 from wiretrim.compression.transforms._api import TransformParams
 
-_DETECT_LINES = 400
+_DETECT_LINES = 150
 _NUMBERED = re.compile(r"( *)(\d+)(\t|→)")
 _SWE_HEADER = re.compile(r"\[File: .+ \(\d+ lines total\)\]")
 _SWE_LINE = re.compile(r"\d+:|\(\d+ more lines (?:above|below)\)")

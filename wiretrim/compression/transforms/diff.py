@@ -33,7 +33,7 @@ from wiretrim.compression.transforms._api import TransformParams, lossy_allowed,
 
 _HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _HEX7 = re.compile(r"[0-9a-f]{7}")
-_DETECT_LINES = 600
+_DETECT_LINES = 200
 _COMMIT = re.compile(r"commit [0-9a-f]{7,64}(?: \(.*\))?\r?$")
 _COMMIT_FIELD = re.compile(r"(?:Merge|Author|AuthorDate|Commit|CommitDate|Date):\s")
 _STAT = re.compile(r" \S.* \| +(?:\d+ ?[+-]*|Bin\b.*)\r?$|\s*\d+ files? changed")

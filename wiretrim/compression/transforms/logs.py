@@ -17,8 +17,11 @@ when the line carries a unique id (a token of six or more characters with a digi
 nowhere else in the text, such as a block id or an IP:port) and is neither a warning nor a
 failure. Any other line keeps its words together in a header row, because a line known by its
 words is asked about by its words. Stack traces, the first and last lines, lines mentioning a
-kept term, and lines of a rare shape stay verbatim. ``Logs(verbatim_severe=True)`` also keeps
-every warning, error and failure line as it was (it saves about a third less on the corpus).
+kept term, and lines of a rare shape stay verbatim. Warning, error and failure lines also stay
+verbatim when they are rare (at most :data:`RARE_SEVERE_SHARE` of the lines): then they are the
+news in the log. Where they are the bulk of it (a log of repeated warnings) they may become rows
+like any other line. ``Logs(verbatim_severe="always")`` keeps every one of them as it was (it
+saves about a third less on the corpus), ``"never"`` templates them all.
 
 Stack traces are recognised here (Python, Java and .NET ``at`` frames, Go and Rust panics) so
 that none of their lines become rows; their recursion is a repeated block like any other, so
@@ -36,11 +39,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from itertools import chain, count
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from wiretrim.compression import marker
 from wiretrim.compression.transforms._api import TransformParams, lossy_allowed, mentions_kept_term
 from wiretrim.compression.transforms.terminal import collapse_repeats, redraw
+
+# Detection reads this many lines from the start: enough to tell a log, cheap on big texts.
+_DETECT_LINES = 150
 
 # A date or clock near the start of a line.
 _STAMP = re.compile(
@@ -138,21 +144,26 @@ class _Template:
     defined: bool = False
 
 
-class Logs:
-    """The log transform; `verbatim_severe` keeps every warning and failure line as it was.
+SevereLines = Literal["always", "rare", "never"]
+# Warning and failure lines at most this share of a log stay verbatim under "rare".
+RARE_SEVERE_SHARE = 0.1
 
-    By default a warning or error may become a row whose message stays whole (in the legend
-    or in the row), never a row of values and never dropped.
+
+class Logs:
+    """The log transform; `verbatim_severe` decides when warning and failure lines stay as they were.
+
+    A warning or error that is not kept verbatim becomes a row whose message stays whole (in
+    the legend or in the row), never a row of values, and it is never dropped.
     """
 
     name: ClassVar[str] = "logs"
 
-    def __init__(self, verbatim_severe: bool = False) -> None:
+    def __init__(self, verbatim_severe: SevereLines = "rare") -> None:
         self.verbatim_severe = verbatim_severe
 
     def detect(self, text: str) -> float:
         seen = logged = 0.0
-        for line in text.split("\n", 300)[:300]:
+        for line in text.split("\n", _DETECT_LINES)[:_DETECT_LINES]:
             if not line.strip():
                 continue
             seen += 1
@@ -250,11 +261,15 @@ def _cell_of(cells: list[str], token: int) -> int:
     return len(cells)
 
 
+def _is_severe(line: str) -> bool:
+    return bool(_SEVERE_WORD.search(line, 0, 100)) or _has_failure(line)
+
+
 class _Render:
     """One pass over the items: which lines stay, which templates pay, and the output text."""
 
     def __init__(
-        self, items: list[tuple[int, str]], params: TransformParams, lossy: bool, verbatim_severe: bool
+        self, items: list[tuple[int, str]], params: TransformParams, lossy: bool, verbatim_severe: SevereLines
     ) -> None:
         self.items = items
         self.verbatim_severe = verbatim_severe
@@ -317,10 +332,12 @@ class _Render:
                 in_trace = False
             if terms and mentions_kept_term(line, self.params):
                 continue
-            if self.verbatim_severe and (_SEVERE_WORD.search(line, 0, 100) or _has_failure(line)):
-                continue
             cands.append(p)
         content = [p for p, (i, t) in enumerate(self.items) if i >= 0 and t.strip()]
+        if self.verbatim_severe != "never":
+            severe = {p for p in cands if _is_severe(self.items[p][1])}
+            if self.verbatim_severe == "always" or len(severe) <= RARE_SEVERE_SHARE * len(content):
+                cands = [p for p in cands if p not in severe]
         if content and cands:
             ends = (content[0], content[-1])
             cands = [p for p in cands if p not in ends]

@@ -25,7 +25,7 @@ from wiretrim.compression.transforms._api import TransformParams, lossy_allowed,
 from wiretrim.compression.transforms.code import is_code_line
 from wiretrim.compression.transforms.table import rewrite_pipe_tables
 
-_DETECT_LINES = 400
+_DETECT_LINES = 150
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _MARKUP_START = re.compile(r"\s*(?:#{1,6} \S|[-*+] \S|\d+[.)] \S|\.\. [\w-]+::|\.\. _|>\s|```|~~~)")
 _MARKUP_ANY = re.compile(r":\w+:`|``\w|\]\(|::$")

@@ -22,7 +22,7 @@ from typing import ClassVar
 
 from wiretrim.compression.transforms._api import TransformParams
 
-_DETECT_LINES = 400
+_DETECT_LINES = 150
 # Every ASCII character but the space to "1", the space to "0"; other characters follow.
 _BITS = {i: "1" for i in range(128)} | {ord(" "): "0"}
 _NOT_BIT = re.compile(r"[^01]")

@@ -10,16 +10,18 @@ from typing import ClassVar
 
 from wiretrim.compression.transforms._api import TransformParams
 
-_TRAILING = re.compile(r"[ \t]+(?=\n|$)")
+_TRAILING = re.compile(r"[ \t]+$", re.MULTILINE)
 
 
 class Whitespace:
     name: ClassVar[str] = "whitespace"
 
     def detect(self, text: str) -> float:
-        return 0.1 if _TRAILING.search(text) else 0.0
+        return 0.1 if (" \n" in text or "\t\n" in text or text.endswith((" ", "\t"))) else 0.0
 
     def apply(self, text: str, params: TransformParams) -> str:
+        if not self.detect(text):
+            return text
         out = _TRAILING.sub("", text)
         return out if out.strip() else text
 

@@ -18,7 +18,9 @@ from wiretrim.compression import Engine, RewriteResult
 from wiretrim.endpoints import CustomEndpoint, match_url
 
 
-def compress_body(engine: Engine, body: Any, url: str, custom: Iterable[CustomEndpoint] = ()) -> tuple[Any, RewriteResult | None]:
+def compress_body(
+    engine: Engine, body: Any, url: str, custom: Iterable[CustomEndpoint] = ()
+) -> tuple[Any, RewriteResult | None]:
     """The rewritten body (same type as given: object, str or bytes) and the engine's result.
 
     Bodies that are not JSON objects, or whose URL is not a rewritable endpoint, come back as given.
@@ -38,7 +40,9 @@ def compress_body(engine: Engine, body: Any, url: str, custom: Iterable[CustomEn
     return (result.body.decode("utf-8") if isinstance(body, str) else result.body), result
 
 
-def run_jsonl(engine: Engine, lines: Iterable[str], out: IO[str], custom: Iterable[CustomEndpoint] = ()) -> int:
+def run_jsonl(
+    engine: Engine, lines: Iterable[str], out: IO[str], custom: Iterable[CustomEndpoint] = ()
+) -> int:
     """Answer every request line; returns the number of lines that could not be processed."""
     failures = 0
     for n, line in enumerate(lines, 1):
@@ -57,10 +61,14 @@ def run_jsonl(engine: Engine, lines: Iterable[str], out: IO[str], custom: Iterab
         try:
             new_body, _ = compress_body(engine, body, str(request.get("url") or ""), custom)
         except Exception as e:  # the batch answers every line; the original body is the fail-open answer
-            print(f"wiretrim: {request['id']}: forwarded unchanged ({type(e).__name__}: {e})", file=sys.stderr)
+            print(
+                f"wiretrim: {request['id']}: forwarded unchanged ({type(e).__name__}: {e})", file=sys.stderr
+            )
             new_body = body
             failures += 1
         ms = (time.perf_counter() - t0) * 1000
-        out.write(json.dumps({"id": request["id"], "body": new_body, "ms": round(ms, 3)}, ensure_ascii=False) + "\n")
+        out.write(
+            json.dumps({"id": request["id"], "body": new_body, "ms": round(ms, 3)}, ensure_ascii=False) + "\n"
+        )
         out.flush()
     return failures

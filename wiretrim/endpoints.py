@@ -52,7 +52,9 @@ class _Route:
     ports: tuple[int, ...] = (443,)
 
 
-def _r(provider: str, host: str, path: str, shape: str, counts: bool = False, ports: tuple[int, ...] = (443,)) -> _Route:
+def _r(
+    provider: str, host: str, path: str, shape: str, counts: bool = False, ports: tuple[int, ...] = (443,)
+) -> _Route:
     return _Route(provider, re.compile(host, re.I), re.compile(path), shape, counts, ports)
 
 
@@ -69,13 +71,20 @@ _COMPAT: tuple[tuple[str, str, bool], ...] = (
 
 
 def _compat(provider: str, host: str, base: str, ports: tuple[int, ...] = (443,)) -> list[_Route]:
-    return [_r(provider, host, rf"^{base}{suffix}$", shape, counts, ports) for suffix, shape, counts in _COMPAT]
+    return [
+        _r(provider, host, rf"^{base}{suffix}$", shape, counts, ports) for suffix, shape, counts in _COMPAT
+    ]
 
 
-_GEMINI_MODEL = r"(?:tunedModels|models)/(?P<model>[^/:]+):(?P<verb>generateContent|streamGenerateContent|countTokens)"
+_GEMINI_MODEL = (
+    r"(?:tunedModels|models)/(?P<model>[^/:]+):(?P<verb>generateContent|streamGenerateContent|countTokens)"
+)
 _VERTEX = r"^/v1(?:beta1)?/projects/[^/]+/locations/[^/]+"
 _AZURE_HOSTS = r"^[a-z0-9-]+\.(?:openai\.azure\.com|cognitiveservices\.azure\.com|services\.ai\.azure\.com)$"
-_VERTEX_HOSTS = r"^(?:[a-z0-9-]+-aiplatform\.googleapis\.com|aiplatform\.googleapis\.com|aiplatform\.(?:us|eu)\.rep\.googleapis\.com)$"
+_VERTEX_HOSTS = (
+    r"^(?:[a-z0-9-]+-aiplatform\.googleapis\.com|aiplatform\.googleapis\.com"
+    r"|aiplatform\.(?:us|eu)\.rep\.googleapis\.com)$"
+)
 _LOCAL_HOSTS = r"^(?:localhost|127\.0\.0\.1|::1|\[::1\])$"
 
 ROUTES: tuple[_Route, ...] = (
@@ -96,13 +105,29 @@ ROUTES: tuple[_Route, ...] = (
     _r("anthropic", r"^api\.anthropic\.com$", r"^/v1/messages$", "anthropic-messages"),
     _r("anthropic", r"^api\.anthropic\.com$", r"^/v1/messages/count_tokens$", "anthropic-messages", True),
     # Gemini API and Vertex
-    _r("gemini", r"^generativelanguage\.googleapis\.com$", rf"^/v1(?:beta|alpha)?/{_GEMINI_MODEL}$", "gemini"),
-    _r("gemini", r"^generativelanguage\.googleapis\.com$", r"^/v1beta/openai/chat/completions$", "openai-chat"),
+    _r(
+        "gemini", r"^generativelanguage\.googleapis\.com$", rf"^/v1(?:beta|alpha)?/{_GEMINI_MODEL}$", "gemini"
+    ),
+    _r(
+        "gemini",
+        r"^generativelanguage\.googleapis\.com$",
+        r"^/v1beta/openai/chat/completions$",
+        "openai-chat",
+    ),
     _r("vertex", _VERTEX_HOSTS, rf"{_VERTEX}/publishers/google/{_GEMINI_MODEL}$", "gemini"),
-    _r("vertex", _VERTEX_HOSTS, rf"{_VERTEX}/publishers/anthropic/models/(?P<model>[^/:]+):(?:rawPredict|streamRawPredict)$",
-       "anthropic-messages"),
-    _r("vertex", _VERTEX_HOSTS, rf"{_VERTEX}/publishers/anthropic/models/count-tokens:rawPredict$",
-       "anthropic-messages", True),
+    _r(
+        "vertex",
+        _VERTEX_HOSTS,
+        rf"{_VERTEX}/publishers/anthropic/models/(?P<model>[^/:]+):(?:rawPredict|streamRawPredict)$",
+        "anthropic-messages",
+    ),
+    _r(
+        "vertex",
+        _VERTEX_HOSTS,
+        rf"{_VERTEX}/publishers/anthropic/models/count-tokens:rawPredict$",
+        "anthropic-messages",
+        True,
+    ),
     _r("vertex", _VERTEX_HOSTS, rf"{_VERTEX}/endpoints/openapi/chat/completions$", "openai-chat"),
     # Cohere
     _r("cohere", r"^api\.cohere\.(?:com|ai)$", r"^/v2/chat$", "cohere"),
@@ -222,7 +247,9 @@ def match(
         return None
     for c in custom:
         if c.matches(host, port, bare_path):
-            return Endpoint("custom", c.shape, bare_path.endswith(("/count_tokens", ":countTokens", "/input_tokens")))
+            return Endpoint(
+                "custom", c.shape, bare_path.endswith(("/count_tokens", ":countTokens", "/input_tokens"))
+            )
     for route in ROUTES:
         if port not in route.ports or not route.host.search(host):
             continue
@@ -246,8 +273,15 @@ def match_url(url: str, method: str = "POST", custom: Iterable[CustomEndpoint] =
 
 
 # Headers whose presence means the body is bound by a signature or digest (§3.4): never rewrite.
-_BINDING_HEADERS = ("x-amz-content-sha256", "content-md5", "digest", "content-digest", "repr-digest",
-                    "signature-input", "signature")
+_BINDING_HEADERS = (
+    "x-amz-content-sha256",
+    "content-md5",
+    "digest",
+    "content-digest",
+    "repr-digest",
+    "signature-input",
+    "signature",
+)
 
 
 def integrity_binding(headers: Mapping[str, str], query: str = "") -> str | None:

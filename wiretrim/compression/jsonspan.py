@@ -18,8 +18,10 @@ Path = tuple[str | int, ...]
 
 # One JSON string literal, unrolled so long strings don't backtrack per character.
 _STRING_LITERAL = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_HEX_ESCAPE = re.compile(rb"\\u([0-9a-fA-F]{4})")
+_HEX_LETTER_ESCAPE = re.compile(rb"\\u(?=[0-9]{0,3}[a-fA-F])([0-9a-fA-F]{4})")
 _HTML_ESCAPES = (b"\\u003c", b"\\u003e", b"\\u0026", b"\\u003C", b"\\u003E")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+_LOWER_HEX_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u([0-9a-f]{4})")
 
 
 class BodyError(ValueError):
@@ -59,24 +61,86 @@ class EscapeStyle:
         if self.escape_html:
             literal = literal.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         if self.upper_hex:
-            literal = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m.group(1).upper(), literal)
+            # Only real escapes: in `\\u00ab` the backslash is text and "u00ab" stays as written.
+            literal = _LOWER_HEX_ESCAPE.sub(lambda m: m.group(1) + "\\u" + m.group(2).upper(), literal)
         return literal.encode("utf-8")
 
 
-def detect_style(raw: bytes) -> EscapeStyle:
-    has_raw_utf8 = any(b >= 0x80 for b in raw) if len(raw) < 4096 else not raw.isascii()
-    match = None
-    for m in _HEX_ESCAPE.finditer(raw):
-        if any(c in b"abcdefABCDEF" for c in m.group(1)):
-            match = m
+def _first_escape(raw: bytes, needles: tuple[bytes, ...]) -> int:
+    r"""Offset of the first of `needles` (each starting with a backslash) that is a real escape.
+
+    A needle preceded by an odd run of backslashes is text (`\\/` is an escaped backslash,
+    then a slash), not an escape. Returns len(raw) when there is none.
+    """
+    best = len(raw)
+    for needle in needles:
+        i = raw.find(needle)
+        while i != -1 and i < best:
+            j = i
+            while j > 0 and raw[j - 1] == 0x5C:
+                j -= 1
+            if (i - j) % 2 == 0:
+                best = i
+                break
+            i = raw.find(needle, i + 1)
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class StyleFacts:
+    r"""Where each escaping habit first shows in a body, so a literal's style can be read
+    from the bytes up to it: a body that grows at the end (the next request of the same
+    conversation) then writes the same slot the same way."""
+
+    non_ascii: int  # offset of the first raw byte >= 0x80 (len(raw) when none; likewise below)
+    slash: int  # first `\/` escape
+    html: int  # first `\u003c`-style escape
+    hex_letter: int  # first `\uXXXX` escape with a hex letter ...
+    upper_hex: bool  # ... and whether its letters are upper case
+
+    def at(self, end: int) -> EscapeStyle:
+        """The style of a literal ending at byte `end`, judged by the bytes before `end`."""
+        return EscapeStyle(
+            ascii_only=self.non_ascii >= end,
+            escape_slash=self.slash < end,
+            escape_html=self.html < end,
+            upper_hex=self.upper_hex and self.hex_letter < end,
+        )
+
+
+def _first_non_ascii(raw: bytes, chunk: int = 1 << 16) -> int:
+    # isascii() runs at memory speed; the regex only searches the first chunk that fails it.
+    for start in range(0, len(raw), chunk):
+        if not raw[start : start + chunk].isascii():
+            m = _NON_ASCII.search(raw, start, start + chunk)
+            assert m is not None
+            return m.start()
+    return len(raw)
+
+
+def scan_style(raw: bytes) -> StyleFacts:
+    """Where the body first shows each escaping habit (see StyleFacts)."""
+    hex_letter, upper = len(raw), False
+    # Escapes of digits only (most CJK text, when escaped) say nothing about letter case.
+    for h in _HEX_LETTER_ESCAPE.finditer(raw):
+        j = i = h.start()
+        while j > 0 and raw[j - 1] == 0x5C:
+            j -= 1
+        if (i - j) % 2 == 0:
+            hex_letter, upper = i, h.group(1) != h.group(1).lower()
             break
-    upper = bool(match and match.group(1) != match.group(1).lower())
-    return EscapeStyle(
-        ascii_only=not has_raw_utf8,
-        escape_slash=b"\\/" in raw,
-        escape_html=any(e in raw for e in _HTML_ESCAPES),
+    return StyleFacts(
+        non_ascii=_first_non_ascii(raw),
+        slash=_first_escape(raw, (b"\\/",)),
+        html=_first_escape(raw, _HTML_ESCAPES),
+        hex_letter=hex_letter,
         upper_hex=upper,
     )
+
+
+def detect_style(raw: bytes) -> EscapeStyle:
+    """The style of the whole body (of a literal at its very end)."""
+    return scan_style(raw).at(len(raw))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +173,9 @@ class Document:
     def style(self) -> EscapeStyle:
         return detect_style(self.raw)
 
+    def style_facts(self) -> StyleFacts:
+        return scan_style(self.raw)
+
 
 def parse(raw: bytes) -> Document:
     """Parse a JSON request body; BodyError for anything the engine must not touch."""
@@ -137,20 +204,23 @@ def _literal_indices(value: Any, wanted: set[Path]) -> dict[Path, int]:
     """Ordinal of each wanted string among all string literals (keys included), in document order."""
     found: dict[Path, int] = {}
     counter = 0
-    # Iterative walk in document order: (path, value) pairs pushed in reverse.
-    stack: list[tuple[Path, Any]] = [((), value)]
+    # Iterative walk in document order: (path, value) pairs pushed in reverse. A key is
+    # counted under the path None, which no wanted path equals (a string marker could be a key).
+    stack: list[tuple[Path | None, Any]] = [((), value)]
     while stack:
         path, node = stack.pop()
-        if isinstance(node, str):
+        if path is None:  # a key
+            counter += 1
+        elif isinstance(node, str):
             if path in wanted:
                 found[path] = counter
                 if len(found) == len(wanted):
                     break
             counter += 1
         elif isinstance(node, dict):
-            pending: list[tuple[Path, Any]] = []
+            pending: list[tuple[Path | None, Any]] = []
             for key, child in node.items():
-                pending.append(((*path, "\x00key"), key))
+                pending.append((None, key))
                 pending.append(((*path, key), child))
             stack.extend(reversed(pending))
         elif isinstance(node, list):

@@ -81,7 +81,8 @@ class SqliteMemo:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS memo (key BLOB PRIMARY KEY, emitted TEXT NOT NULL, stored REAL NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS memo"
+            " (key BLOB PRIMARY KEY, emitted TEXT NOT NULL, stored REAL NOT NULL)"
         )
         self._db.execute("DELETE FROM memo WHERE stored < ?", (time.time() - ttl_s,))
 
@@ -102,7 +103,8 @@ class SqliteMemo:
         self._front.put(key, emitted)
         with self._lock:
             self._db.execute(
-                "INSERT OR IGNORE INTO memo (key, emitted, stored) VALUES (?, ?, ?)", (key, emitted, time.time())
+                "INSERT OR REPLACE INTO memo (key, emitted, stored) VALUES (?, ?, ?)",
+                (key, emitted, time.time()),
             )
 
     def close(self) -> None:

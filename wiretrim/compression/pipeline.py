@@ -6,17 +6,18 @@ content transforms, guards, gain gate -> splice into the original bytes -> valid
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from wiretrim.compression import jsonspan, marker, memo, query, splice
 from wiretrim.compression.memo import Memo
 from wiretrim.compression.results import RewriteResult, SlotOutcome
-from wiretrim.compression.shapes import RequestInfo, Slot
+from wiretrim.compression.shapes import SHAPES, RequestInfo, Slot
 from wiretrim.compression.shapes import get as get_shape
 from wiretrim.compression.textengine import TextEngine
 from wiretrim.compression.tokens import TokenCounter, estimate
@@ -63,6 +64,23 @@ class Engine:
         )
         self.text_engine = TextEngine(chosen)
 
+    def supports(self, shape: str) -> bool:
+        """True when `shape` names an API shape this engine can rewrite."""
+        return shape in SHAPES
+
+    def record_original(self, keys: Iterable[bytes]) -> None:
+        """Record that the slots with these memo keys went upstream unchanged.
+
+        For shadow mode (its results are computed with ``record=False``) and for a rewrite
+        the proxy computed but did not forward (time budget, circuit breaker): later requests
+        then forward those slots unchanged too, so the history a provider cached stays
+        stable. Overwrites earlier entries: the memo holds what was forwarded last.
+        """
+        if self.memo is None:
+            return
+        for k in keys:
+            self.memo.put(k, memo.ORIGINAL)
+
     def rewrite(self, body: bytes | Mapping[str, Any], shape: str, *, record: bool = True) -> RewriteResult:
         """Rewrite `body` (bytes, or a parsed object) for the API `shape`.
 
@@ -82,23 +100,33 @@ class Engine:
 
         outcomes: list[SlotOutcome] = []
         seen: dict[bytes, Slot] = {}
+        terms_cache: dict[str, frozenset[str]] = {}
         for slot in shape_impl.slots(doc.value):
-            outcome = self._slot(slot, info, seen, record)
+            outcome = self._slot(slot, info, seen, terms_cache, record)
             outcomes.append(outcome)
         changed = [o for o in outcomes if o.rewritten]
         if not changed:
             return RewriteResult(body=None, slots=tuple(outcomes), model=info.model, stream=info.stream)
 
-        style = doc.style()
+        # Each literal is written in the style of the bytes before it, not of the whole body,
+        # so the next request of the conversation (this body plus new turns) writes it alike.
+        facts = doc.style_facts()
         spans = doc.spans(o.path for o in changed)
-        edits = [splice.Edit(*spans[o.path], style.encode(o.emitted)) for o in changed]
+        edits = [splice.Edit(*spans[o.path], facts.at(spans[o.path][1]).encode(o.emitted)) for o in changed]
         new_body = splice.apply(raw, edits)
         json.loads(new_body)  # a body that no longer parses must never leave; the caller fails open
         return RewriteResult(body=new_body, slots=tuple(outcomes), model=info.model, stream=info.stream)
 
     # -- one slot -------------------------------------------------------------------------
 
-    def _slot(self, slot: Slot, info: RequestInfo, seen: dict[bytes, Slot], record: bool) -> SlotOutcome:
+    def _slot(
+        self,
+        slot: Slot,
+        info: RequestInfo,
+        seen: dict[bytes, Slot],
+        terms_cache: dict[str, frozenset[str]],
+        record: bool,
+    ) -> SlotOutcome:
         s = self.settings
 
         def done(reason: str, emitted: str | None = None, transforms: tuple[str, ...] = ()) -> SlotOutcome:
@@ -113,23 +141,33 @@ class Engine:
             return done("unencodable")
         if _SPECIAL_TOKENS.search(slot.text):
             return done("special_tokens")
-        est_before = estimate(slot.text)
-        if est_before < s.min_slot_tokens:
-            return done("too_small")
-
+        # The memo is read before the size gate, and every slot registers as a possible first
+        # occurrence, so a slot forwarded rewritten keeps its rewrite (and its memo key) even
+        # after min_slot_tokens changed.
         text_hash = hashlib.sha256(slot.text.encode("utf-8")).digest()
         first = seen.get(text_hash)
         if first is None:
             seen[text_hash] = slot
-        terms = query.keep_terms(slot.query)
+        terms = terms_cache.get(slot.query)
+        if terms is None:
+            terms = terms_cache[slot.query] = query.keep_terms(slot.query)
         context = f"{query.digest(terms)}\x1e{_reference_key(first)}"
         key = memo.key(slot.kind, context, slot.text)
         if record and self.memo is not None:
             hit = self.memo.get(key)
             if hit is not None:
-                return done("memo_original") if hit == memo.ORIGINAL else done("memo", hit)
+                if hit == memo.ORIGINAL:
+                    return dataclasses.replace(done("memo_original"), memo_key=key)
+                # Request-level rules (JSON mode) can differ from the request that stored it.
+                guard = _guard(slot.text, hit, info)
+                outcome = done(f"guard:{guard}") if guard else done("memo", hit)
+                return dataclasses.replace(outcome, memo_key=key)
 
-        outcome = self._compress(slot, info, terms, first, est_before)
+        est_before = estimate(slot.text)
+        if est_before < s.min_slot_tokens:
+            return done("too_small")
+
+        outcome = dataclasses.replace(self._compress(slot, info, terms, first, est_before), memo_key=key)
         if record and self.memo is not None:
             self.memo.put(key, outcome.emitted if outcome.rewritten else memo.ORIGINAL)
         return outcome
@@ -142,7 +180,10 @@ class Engine:
             candidate, transforms = _reference(slot, first), ("reference",)
         else:
             params = TransformParams(
-                level=s.level, lossy_above_tokens=s.lossy_above_tokens, keep_terms=terms, tool_name=slot.tool_name
+                level=s.level,
+                lossy_above_tokens=s.lossy_above_tokens,
+                keep_terms=terms,
+                tool_name=slot.tool_name,
             )
             result = self.text_engine.compress(slot.text, params)
             candidate, transforms = result.text, result.transforms

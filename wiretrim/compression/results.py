@@ -16,10 +16,13 @@ class SlotOutcome:
     path: Path
     kind: str
     role: str
-    reason: SlotReason  # compressed | memo | memo_original | too_small | no_gain | protected | guard:<name> | ...
+    reason: (
+        SlotReason  # compressed | memo | memo_original | too_small | no_gain | protected | guard:<name> | ...
+    )
     transforms: tuple[str, ...]
     original: str
     emitted: str  # == original unless rewritten
+    memo_key: bytes | None = None  # the slot's first-emission memo key; None if it never reached the memo
 
     @property
     def rewritten(self) -> bool:

@@ -40,9 +40,7 @@ def syslog() -> str:
             cron = f"{ts} web01 CRON[{pid + 1}]: pam_unix(cron:session): session"
             lines.append(f"{cron} opened for user root by (uid=0)")
             lines.append(f"{cron} closed for user root")
-    lines.append(
-        "Mar  3 06:29:58 web01 kernel: [8812.431201] usb 1-1: new high-speed USB device number 4"
-    )
+    lines.append("Mar  3 06:29:58 web01 kernel: [8812.431201] usb 1-1: new high-speed USB device number 4")
     return "\n".join(lines) + "\n"
 
 
@@ -73,7 +71,8 @@ JAVA_TRACE = (
     "2024-03-07 14:02:55,017 ERROR [pool-1-thread-3] o.e.kestrel.Handler - Request failed: GET /api/tree/77\n"
     "java.lang.StackOverflowError: null\n"
     "\tat org.example.kestrel.Tree.depth(Tree.java:88)\n"
-    + "\tat org.example.kestrel.Tree.depth(Tree.java:91)\n" * 40
+    + "\tat org.example.kestrel.Tree.depth(Tree.java:91)\n"
+    * 40
     + "\tat org.example.kestrel.Handler.handle(Handler.java:57)\n"
     "\tat java.base/java.lang.Thread.run(Thread.java:1583)\n"
 )
@@ -290,10 +289,14 @@ def test_verbatim_severe_mode_keeps_warning_lines():
 
 
 def _worker_log(n_warn: int, n_info: int) -> str:
-    lines = [f"2024-03-07 14:05:{k % 60:02d},{k:03d} INFO worker-{k % 3}: processed batch {1000 + k} in {k % 7} ms"
-             for k in range(n_info)]
+    lines = [
+        f"2024-03-07 14:05:{k % 60:02d},{k:03d} INFO worker-{k % 3}: processed batch {1000 + k} in {k % 7} ms"
+        for k in range(n_info)
+    ]
     for k in range(n_warn):
-        lines.insert(3 + 5 * k, f"2024-03-07 14:06:{k:02d},{k:03d} WARN worker-{k % 3}: batch {5000 + k} retried")
+        lines.insert(
+            3 + 5 * k, f"2024-03-07 14:06:{k:02d},{k:03d} WARN worker-{k % 3}: batch {5000 + k} retried"
+        )
     return "\n".join(lines) + "\n"
 
 

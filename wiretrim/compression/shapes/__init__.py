@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from wiretrim.compression.shapes._api import RequestInfo, Shape, Slot, SlotKind
+from wiretrim.compression.shapes.anthropic_messages import ANTHROPIC_MESSAGES
+from wiretrim.compression.shapes.cohere import COHERE
+from wiretrim.compression.shapes.gemini import GEMINI
+from wiretrim.compression.shapes.ollama import OLLAMA
 from wiretrim.compression.shapes.openai_chat import OPENAI_CHAT
+from wiretrim.compression.shapes.openai_completions import OPENAI_COMPLETIONS
+from wiretrim.compression.shapes.openai_responses import OPENAI_RESPONSES
 
+# In the order of wiretrim.endpoints.SHAPE_NAMES (a test pins the two together).
 SHAPES: dict[str, Shape] = {
     shape.name: shape
     for shape in (
         OPENAI_CHAT,
+        OPENAI_RESPONSES,
+        OPENAI_COMPLETIONS,
+        ANTHROPIC_MESSAGES,
+        GEMINI,
+        COHERE,
+        OLLAMA,
     )
 }
 

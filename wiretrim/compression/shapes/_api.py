@@ -65,6 +65,11 @@ def text_of_parts(parts: Any, types: tuple[str, ...] = ("text",)) -> str:
     return "\n".join(texts)
 
 
+def is_text_part(part: Any, types: tuple[str, ...] = ("text",)) -> bool:
+    """A dict part of one of `types` whose `text` is a string."""
+    return isinstance(part, dict) and part.get("type") in types and isinstance(part.get("text"), str)
+
+
 def is_true(value: Any) -> bool:
     return value is True
 

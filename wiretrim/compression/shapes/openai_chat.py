@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from wiretrim.compression.shapes._api import RequestInfo, Slot, SlotKind, count_over_one, text_of_parts
+from wiretrim.compression.shapes._api import (
+    RequestInfo,
+    Slot,
+    SlotKind,
+    count_over_one,
+    is_text_part,
+    text_of_parts,
+)
 
 _KIND_BY_ROLE: dict[str, SlotKind] = {
     "user": "user_text",
@@ -48,7 +55,8 @@ class OpenAIChat:
                 continue
             role = msg.get("role")
             if role == "assistant":
-                for call in msg.get("tool_calls") or ():
+                calls = msg.get("tool_calls")
+                for call in calls if isinstance(calls, list) else ():
                     if isinstance(call, dict) and isinstance(call.get("id"), str):
                         fn = call.get("function")
                         if isinstance(fn, dict) and isinstance(fn.get("name"), str):
@@ -66,7 +74,7 @@ class OpenAIChat:
                 yield Slot(("messages", i, "content"), content, kind, role, i, query, tool_name, call_id)
             elif isinstance(content, list):
                 for j, part in enumerate(content):
-                    if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+                    if is_text_part(part):
                         yield Slot(
                             ("messages", i, "content", j, "text"), part["text"], kind, role, i, query,
                             tool_name, call_id,

@@ -1,0 +1,187 @@
+"""The Wiretrim addon: mitmproxy's hooks, each a guard, a match, a delegation and a record.
+
+`requestheaders` removes the bypass header and matches the endpoint; `request` runs the
+rewrite off the event loop (`rewrite.py`); `responseheaders` streams what must stream and
+feeds the circuit breaker. Token accounting and the log line come after the request has
+gone upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Coroutine
+from typing import Any
+
+from mitmproxy import ctx, http
+from mitmproxy.addonmanager import Loader
+from mitmproxy.exceptions import OptionsError
+from mitmproxy.hooks import UpdateHook
+
+from wiretrim.addon import breaker as breakers
+from wiretrim.addon import gate, options, report, streaming
+from wiretrim.addon.breaker import Breaker
+from wiretrim.addon.options import Setup
+from wiretrim.addon.report import Outcome
+from wiretrim.addon.rewrite import Job, Taken
+from wiretrim.addon.worker import EngineFactory, build_engine
+from wiretrim.compression.tokens import TokenCounter
+
+logger = logging.getLogger(__name__)
+
+
+class Wiretrim:
+    def __init__(
+        self, engine_factory: EngineFactory | None = None, counter: TokenCounter | None = None
+    ) -> None:
+        # Tests inject a fake engine (it must be importable: the process runner pickles it)
+        # and a fake counter; None means the real engine and tiktoken.
+        self.engine_factory = engine_factory or build_engine
+        self.counter = counter
+        self.setup: Setup | None = None  # replaced whole, never edited in place
+        self.breaker = Breaker()
+        self._tickets: weakref.WeakKeyDictionary[http.HTTPFlow, Job] = weakref.WeakKeyDictionary()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._running = False
+        self._failed = False  # a start-up configuration error was logged
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def load(self, loader: Loader) -> None:
+        options.add_options(loader)
+
+    def configure(self, updated: set[str]) -> None:
+        if not updated & options.NAMES:
+            return
+        old = self.setup
+        try:
+            new = options.build(ctx.options, old, updated, self.engine_factory, self.counter)
+        except OptionsError as e:
+            if self._running:
+                raise  # mitmproxy keeps the previous value and shows the error
+            # At start-up a raised error is printed with a traceback; one line says it all,
+            # and mitmproxy's ErrorCheck stops mitmdump/mitmweb on an ERROR logged before running.
+            logger.error("%s", e)
+            self._failed = True
+            return
+        self.setup = new
+        self._failed = False
+        if old is not None and old.runner is not new.runner:
+            old.runner.close()
+        if old is not None and old.mode != new.mode:
+            logger.info("wiretrim: mode %s -> %s (from the next request)", old.mode, new.mode)
+
+    def running(self) -> None:
+        self._running = True
+        if self.setup is None and not self._failed:
+            # Addons added programmatically get no initial configure.
+            self.configure(set(options.NAMES))
+        if hasattr(ctx.options, "web_columns") and "comment" not in ctx.options.web_columns:
+            ctx.options.update(web_columns=[*ctx.options.web_columns, "comment"])
+        if self.setup is not None:
+            s = self.setup
+            logger.info(
+                "wiretrim: mode=%s executor=%s budget_ms=%d custom_endpoints=%d",
+                s.mode, s.runner.kind, s.settings.budget_ms, len(s.custom),
+            )
+
+    def done(self) -> None:
+        # Sync: mitmproxy calls `done` from sync code when a script is unloaded or reloaded.
+        for task in list(self._tasks):
+            task.cancel()  # pending accounting only; every request has already gone upstream
+        if self.setup is not None:
+            self.setup.runner.close()
+
+    async def settled(self) -> None:
+        """Wait until the accounting and shadow work of past requests is done (for tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- hooks ----------------------------------------------------------------------------
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        setup = self.setup
+        if setup is None or flow.response or flow.error or not flow.live:
+            return
+        bypass = gate.pop_bypass(flow.request, setup.settings.bypass_header)  # in every mode
+        if setup.mode == "off":
+            return
+        endpoint = setup.match(flow.request)
+        if endpoint is not None:
+            self._tickets[flow] = Job.matched(flow, setup, endpoint, bypass)
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        job = self._tickets.pop(flow, None)
+        if job is None or flow.response or flow.error or not flow.live:
+            return
+        job = job.begin()
+        try:
+            if job.setup.mode == "shadow":
+                taken = job.take(flow.request)  # read now: later addons may edit the request
+                if not isinstance(taken, Outcome):
+                    # The original goes upstream now; what `on` would have sent is worked out after.
+                    self._spawn(self._shadow(flow, job, taken))
+                    return
+                outcome = taken
+            else:
+                outcome = await job.run_on(flow.request, self.breaker)
+        except Exception as e:
+            # The one broad except: the original body goes out, whatever went wrong.
+            logger.debug("wiretrim: rewrite failed", exc_info=True)
+            outcome = job.failed(type(e).__name__)
+        self._report(flow, job, outcome)
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        assert flow.response is not None
+        if streaming.wanted(flow):
+            flow.response.stream = True  # never a callable: the bytes must pass unchanged
+        seen = flow.metadata.get(report.KEY)
+        if not seen or not seen.get("rewritten") or self.setup is None:
+            return
+        cfg = self.setup.settings.breaker
+        if flow.response.status_code in cfg.statuses:
+            self.breaker.trip(breakers.key(seen["host"], seen["path"], seen["model"]), cfg.cooldown_s)
+            logger.warning(
+                "wiretrim: breaker open provider=%s model=%s status=%d cooldown_s=%d: "
+                "this route gets original bodies for a while",
+                seen["provider"], seen["model"] or "-", flow.response.status_code, cfg.cooldown_s,
+            )
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self._tickets.pop(flow, None)
+
+    # -- after the request went upstream --------------------------------------------------
+
+    def _report(self, flow: http.HTTPFlow, job: Job, outcome: Outcome) -> None:
+        report.record(flow, outcome)  # now: the breaker reads it when the response comes
+        if outcome.needs_accounting():
+            self._spawn(self._account(flow, job, outcome))
+        else:
+            report.log(flow, outcome)
+
+    async def _shadow(self, flow: http.HTTPFlow, job: Job, taken: Taken) -> None:
+        try:
+            outcome = await job.run_shadow(taken)
+        except Exception as e:
+            logger.debug("wiretrim: shadow rewrite failed", exc_info=True)
+            outcome = job.failed(type(e).__name__)
+        self._report(flow, job, outcome)
+
+    async def _account(self, flow: http.HTTPFlow, job: Job, outcome: Outcome) -> None:
+        """Exact token counts, then the log line and the final comment."""
+        assert outcome.result is not None
+        acc = None
+        try:
+            acc = await asyncio.to_thread(job.setup.accountant.measure, outcome.result)
+        except Exception:
+            logger.debug("wiretrim: token accounting failed", exc_info=True)
+        report.record(flow, outcome, acc)
+        report.log(flow, outcome, acc)
+        if ctx.master is not None:
+            ctx.master.addons.trigger(UpdateHook([flow]))  # mitmweb shows the final comment
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,131 @@
+"""The addon's mitmproxy options, and the immutable setup the hooks read them through.
+
+Three options, all ``wiretrim_``-prefixed; everything else lives in the YAML config. A
+change builds a new `Setup` and swaps it in whole, so a request sees one consistent setup
+from its first hook to its last. The engine runner (and the memo inside it) is kept when
+only the mode, the endpoints or settings the engine does not use change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from mitmproxy import http
+from mitmproxy.addonmanager import Loader
+from mitmproxy.exceptions import OptionsError
+
+from wiretrim.addon.report import Accountant
+from wiretrim.addon.runner import Runner, make_runner
+from wiretrim.addon.worker import EngineFactory
+from wiretrim.compression.tokens import TokenCounter
+from wiretrim.config import MODES, ConfigError, Mode, Settings, load_settings
+from wiretrim.endpoints import SHAPE_NAMES, CustomEndpoint, Endpoint, match
+
+MODE = "wiretrim_mode"
+CONFIG = "wiretrim_config"
+ENDPOINT = "wiretrim_endpoint"
+NAMES = frozenset({MODE, CONFIG, ENDPOINT})
+
+
+def add_options(loader: Loader) -> None:
+    loader.add_option(
+        MODE, str, "",
+        "Rewrite mode: 'on' forwards rewritten bodies, 'shadow' measures and forwards the original, "
+        "'off' passes everything through. Empty uses the config file's mode (built-in default: off). "
+        "A change applies from the next request.",
+        choices=("", *MODES),
+    )
+    loader.add_option(
+        CONFIG, str | None, None,  # type: ignore[arg-type]
+        "Path of a wiretrim YAML config. Unset: $WIRETRIM_CONFIG, else ./wiretrim.yaml if present, "
+        "else the built-in defaults.",
+    )
+    loader.add_option(
+        ENDPOINT, Sequence[str], [],
+        f"An extra LLM endpoint as HOST[:PORT][/PATH]=SHAPE, SHAPE one of {', '.join(SHAPE_NAMES)}. "
+        "Repeatable. Its host must also be intercepted (--allow-hosts).",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    settings: Settings
+    mode: Mode
+    custom: tuple[CustomEndpoint, ...]  # the config file's endpoints, then the option's
+    runner: Runner
+    accountant: Accountant
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.settings.max_body_mb * 1024 * 1024)
+
+    @property
+    def budget_s(self) -> float:
+        return self.settings.budget_ms / 1000
+
+    def match(self, request: http.Request) -> Endpoint | None:
+        return match(request.method, request.pretty_host, request.port, request.path, self.custom)
+
+
+def _engine_part(s: Settings) -> tuple[Any, ...]:
+    """The settings a running engine was built from: a change needs a new engine."""
+    return s.compression, s.memo, s.executor
+
+
+def parse_mode(value: str) -> Mode | None:
+    """The option's mode, None for "use the config file's"; OptionsError otherwise."""
+    mode = value.strip().lower()
+    if not mode:
+        return None
+    if mode not in MODES:
+        raise OptionsError(f"{MODE}: {value!r} is not one of {', '.join(MODES)} (or empty)")
+    return cast(Mode, mode)
+
+
+def parse_endpoints(specs: Iterable[str]) -> tuple[CustomEndpoint, ...]:
+    try:
+        return tuple(CustomEndpoint.parse(spec) for spec in specs)
+    except ValueError as e:
+        raise OptionsError(f"{ENDPOINT}: {e}") from None
+
+
+def load(path: str | None) -> Settings:
+    try:
+        return load_settings(path)
+    except ConfigError as e:
+        raise OptionsError(f"{CONFIG}: {e}") from None
+
+
+def build(
+    values: Any,
+    previous: Setup | None,
+    updated: set[str],
+    factory: EngineFactory,
+    counter: TokenCounter | None,
+) -> Setup:
+    """The setup for the current option `values`, reusing what `previous` can lend.
+
+    Raises OptionsError naming the option at fault.
+    """
+    mode = parse_mode(getattr(values, MODE))
+    option_endpoints = parse_endpoints(getattr(values, ENDPOINT))
+    reload = previous is None or CONFIG in updated
+    settings = load(getattr(values, CONFIG)) if reload else previous.settings
+    if previous is not None and _engine_part(previous.settings) == _engine_part(settings):
+        runner = previous.runner
+    else:
+        runner = make_runner(settings, factory)
+    encoding = settings.compression.encoding
+    if previous is not None and previous.accountant.encoding == encoding:
+        accountant = previous.accountant
+    else:
+        accountant = Accountant(encoding, counter)
+    return Setup(
+        settings=settings,
+        mode=mode or settings.mode,
+        custom=settings.custom_endpoints() + option_endpoints,
+        runner=runner,
+        accountant=accountant,
+    )

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from wiretrim import __version__
+
+if TYPE_CHECKING:
+    from wiretrim.config import Settings
 
 
 def _cmd_compress(args: argparse.Namespace) -> int:
@@ -14,21 +19,20 @@ def _cmd_compress(args: argparse.Namespace) -> int:
     from wiretrim.compression import Engine, measure
     from wiretrim.compression.memo import MemoryMemo
     from wiretrim.compression.tokens import TiktokenCounter
-    from wiretrim.config import ConfigError, load_settings
 
     overrides = {"compression": {"level": args.level}} if args.level else None
-    try:
-        settings = load_settings(args.config, overrides=overrides)
-    except ConfigError as e:
-        print(f"wiretrim: {e}", file=sys.stderr)
+    settings = _settings_or_exit(args.config, overrides)
+    if settings is None:
         return 2
     counter = TiktokenCounter(settings.compression.encoding)
     engine = Engine(settings.engine_settings(), counter, None if args.no_memo else MemoryMemo())
     custom = settings.custom_endpoints()
     if args.jsonl:
-        source = open(args.file, encoding="utf-8") if args.file else sys.stdin
-        with source:
-            run_jsonl(engine, source, sys.stdout, custom)
+        if args.file:
+            with open(args.file, encoding="utf-8") as source:
+                run_jsonl(engine, source, sys.stdout, custom)
+        else:
+            run_jsonl(engine, sys.stdin, sys.stdout, custom)
         return 0
     raw = Path(args.file).read_bytes() if args.file else sys.stdin.buffer.read()
     new_body, result = compress_body(engine, raw, args.url, custom)
@@ -49,6 +53,120 @@ def _cmd_compress(args: argparse.Namespace) -> int:
     return 0
 
 
+_CONFDIR_HELP = "where the CA lives (default: $WIRETRIM_CONFDIR, <checkout>/certs, else ~/.wiretrim)"
+
+
+def _settings_or_exit(config: str | None, overrides: dict[str, Any] | None = None) -> Settings | None:
+    """Load and validate the config; prints the one-line error and returns None when it is invalid."""
+    from wiretrim.config import ConfigError, load_settings
+
+    try:
+        return load_settings(config, overrides=overrides)
+    except ConfigError as e:
+        print(f"wiretrim: {e}", file=sys.stderr)
+        return None
+
+
+def _proxy_url(host: str, port: int) -> str:
+    if not host or host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _cmd_proxy(args: argparse.Namespace) -> int:
+    from wiretrim import certs, launch, paths
+
+    settings = _settings_or_exit(args.config)
+    if settings is None:
+        return 2
+    request = launch.LaunchRequest(
+        tool={"run": "mitmdump", "web": "mitmweb", "console": "mitmproxy"}[args.command],
+        listen_host=args.listen_host,
+        port=args.port,
+        switch=args.switch,
+        config=args.config,
+        endpoints=tuple(args.endpoint),
+        modes=tuple(args.mode),
+        allow_remote=args.allow_remote,
+        web_host=getattr(args, "web_host", "127.0.0.1"),
+        web_port=getattr(args, "web_port", 8081),
+        extra=tuple(args.extra),
+    )
+    confdir = paths.confdir(args.confdir)
+    try:
+        plan = launch.build(request, settings, confdir, paths.ADDON_SCRIPT)
+    except launch.LaunchError as e:
+        print(f"wiretrim: {e}", file=sys.stderr)
+        return 2
+    try:
+        files = certs.ensure_ca(confdir)
+    except (OSError, ValueError) as e:
+        print(f"wiretrim: cannot prepare the CA in {confdir}: {e}", file=sys.stderr)
+        return 1
+    for warning in plan.warnings:
+        print(f"wiretrim: warning: {warning}", file=sys.stderr)
+    mode = args.switch or settings.mode
+    print(
+        f"wiretrim: {plan.tool}, mode {mode}, {' + '.join(plan.modes)} proxy on {plan.listen}; "
+        f"CA bundle {files.bundle} (`wiretrim certs` shows how to trust it)",
+        file=sys.stderr,
+    )
+    return launch.run(plan)
+
+
+def _cmd_certs(args: argparse.Namespace) -> int:
+    from wiretrim import certs, paths
+
+    confdir = paths.confdir(args.confdir)
+    try:
+        files = certs.ensure_ca(confdir)
+    except (OSError, ValueError) as e:
+        print(f"wiretrim: cannot prepare the CA in {confdir}: {e}", file=sys.stderr)
+        return 1
+    url = _proxy_url(args.listen_host, args.port)
+    if args.env:
+        sys.stdout.write(certs.env_lines(files, url))
+        return 0
+    command = ["wiretrim", "certs", "--env"]
+    if args.confdir:
+        command += ["--confdir", str(confdir)]
+    if args.port != 8080 or args.listen_host != "127.0.0.1":
+        command += ["--port", str(args.port), "--listen-host", args.listen_host]
+    sys.stdout.write(certs.instructions(files, url, shlex.join(command)))
+    return 0
+
+
+def _cmd_addon_path(args: argparse.Namespace) -> int:
+    from wiretrim.paths import ADDON_SCRIPT
+
+    if not ADDON_SCRIPT.is_file():
+        print(f"wiretrim: the addon script is missing: {ADDON_SCRIPT}", file=sys.stderr)
+        return 1
+    print(ADDON_SCRIPT)
+    return 0
+
+
+def _proxy_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-p", "--port", type=int, default=8080, help="proxy port (default 8080)")
+    p.add_argument("--listen-host", default="127.0.0.1", help="proxy address (default 127.0.0.1)")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a --listen-host other machines can reach (add -- --proxyauth USER:PASS)")
+    switch = p.add_mutually_exclusive_group()
+    switch.add_argument("--compress", dest="switch", action="store_const", const="on",
+                        help="mode on: forward the compressed body")
+    switch.add_argument("--shadow", dest="switch", action="store_const", const="shadow",
+                        help="mode shadow: compress and log the savings, forward the original")
+    switch.add_argument("--off", dest="switch", action="store_const", const="off",
+                        help="mode off: pass everything through untouched")
+    p.add_argument("--config", help="wiretrim YAML config (default: $WIRETRIM_CONFIG or ./wiretrim.yaml)")
+    p.add_argument("--endpoint", action="append", default=[], metavar="HOST[:PORT][/PATH]=SHAPE",
+                   help="treat POSTs to this host (and path prefix) as LLM calls of SHAPE; repeatable")
+    p.add_argument("--mode", action="append", default=[], metavar="SPEC",
+                   help="mitmproxy mode such as reverse:https://api.openai.com@8001 (repeatable)")
+    p.add_argument("--confdir", help=_CONFDIR_HELP)
+    p.set_defaults(func=_cmd_proxy, extra=[])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wiretrim", description=__doc__)
     parser.add_argument("--version", action="version", version=f"wiretrim {__version__}")
@@ -64,11 +182,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--level", choices=("lossless", "balanced", "aggressive"))
     p.add_argument("--no-memo", action="store_true", help="no first-emission memo across the batch")
     p.set_defaults(func=_cmd_compress)
+
+    epilog = ("Arguments after -- go to {tool} unchanged and after wiretrim's own, so they win: "
+              "wiretrim {cmd} -- --set flow_detail=2, or -- --mode reverse:https://api.openai.com@8001.")
+    p = sub.add_parser("run", help="run the proxy (mitmdump) with the wiretrim addon; mitmdump args after --",
+                       usage="wiretrim run [options] [-- mitmdump args]",
+                       epilog=epilog.format(tool="mitmdump", cmd="run"))
+    _proxy_options(p)
+    p = sub.add_parser("web", help="run the proxy under mitmweb (browser UI) with the wiretrim addon",
+                       usage="wiretrim web [options] [-- mitmweb args]",
+                       epilog=epilog.format(tool="mitmweb", cmd="web"))
+    _proxy_options(p)
+    p.add_argument("--web-host", default="127.0.0.1", help="mitmweb UI address (default 127.0.0.1)")
+    p.add_argument("--web-port", type=int, default=8081, help="mitmweb UI port (default 8081)")
+    p = sub.add_parser("console", help="run the proxy in mitmproxy's terminal UI with the wiretrim addon",
+                       usage="wiretrim console [options] [-- mitmproxy args]",
+                       epilog=epilog.format(tool="mitmproxy", cmd="console"))
+    _proxy_options(p)
+
+    p = sub.add_parser("certs", help="create the proxy's CA if missing and show how to trust it")
+    p.add_argument("--confdir", help=_CONFDIR_HELP)
+    p.add_argument("--env", action="store_true", help="print only shell export lines (for eval)")
+    p.add_argument("-p", "--port", type=int, default=8080, help="proxy port for the HTTPS_PROXY line")
+    p.add_argument("--listen-host", default="127.0.0.1", help="proxy address for the HTTPS_PROXY line")
+    p.set_defaults(func=_cmd_certs)
+
+    p = sub.add_parser("addon-path", help="print the addon script's path, for mitmdump/mitmweb -s")
+    p.set_defaults(func=_cmd_addon_path)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:  # everything after `--` belongs to mitmdump / mitmweb
+        cut = argv.index("--")
+        argv, extra = argv[:cut], argv[cut + 1 :]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if extra:
+        if args.command not in ("run", "web", "console"):
+            parser.error(f"arguments after -- are only for run, web and console: {' '.join(extra)}")
+        args.extra = extra
     return int(args.func(args) or 0)
 
 

@@ -21,6 +21,8 @@ from wiretrim.endpoints import SHAPE_NAMES, CustomEndpoint
 Mode = Literal["off", "shadow", "on"]
 MODES: tuple[str, ...] = ("off", "shadow", "on")
 ENV_PREFIX = "WIRETRIM_"
+# WIRETRIM_* variables that are not settings: the config file's path and the CA directory.
+_NOT_SETTINGS = frozenset({f"{ENV_PREFIX}CONFIG", f"{ENV_PREFIX}CONFDIR"})
 DEFAULT_FILE = "wiretrim.yaml"
 
 
@@ -136,7 +138,7 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
     """``WIRETRIM_MODE=on``, ``WIRETRIM_COMPRESSION__LEVEL=lossless``: nested keys joined by ``__``."""
     out: dict[str, Any] = {}
     for name, raw in sorted(env.items()):
-        if not name.startswith(ENV_PREFIX) or name == f"{ENV_PREFIX}CONFIG":
+        if not name.startswith(ENV_PREFIX) or name in _NOT_SETTINGS:
             continue
         keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__") if k]
         if not keys:

@@ -39,7 +39,7 @@ class CompressionConfig(_Model):
     compress_system: bool = False
     min_slot_tokens: int = Field(200, ge=0)
     min_saved_tokens: int = Field(64, ge=0)
-    min_saved_ratio: float = Field(0.10, ge=0, le=1)
+    min_saved_ratio: float = Field(0.05, ge=0, le=1)
     lossy_above_tokens: int = Field(1500, ge=0)
     reference_repeats: bool = True
     transforms: tuple[str, ...] | None = None

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from wiretrim.compression.transforms import TRANSFORMS, Level, TransformParams, 
 
 # Chat-template and special-token text: a slot holding any is left whole (G17).
 _SPECIAL_TOKENS = re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>|\[/?INST\]|</?think>|\n\nHuman:|\n\nAssistant:")
+_SPECIAL_CUES = ("<|", "INST]", "think>", "\n\nHuman:", "\n\nAssistant:")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -34,11 +36,11 @@ class EngineSettings:
     compress_system: bool = False  # system / developer / instructions text is protected unless on
     min_slot_tokens: int = 200  # smaller slots are not worth a rewrite
     min_saved_tokens: int = 64  # a rewrite must save at least this many tokens ...
-    min_saved_ratio: float = 0.10  # ... and at least this share of the slot
+    min_saved_ratio: float = 0.05  # ... and at least this share of the slot
     lossy_above_tokens: int = 1500  # the size budget above which lines or items may be dropped
     reference_repeats: bool = True  # a slot repeating an earlier one becomes a reference to it
     transforms: tuple[str, ...] | None = None  # None: all registered transforms
-    exact_gate_below_chars: int = 16_384  # below this, the gain gate counts real tokens
+    exact_gate_below_chars: int = 8192  # below this, the gain gate counts every token
 
 
 class Engine:
@@ -139,7 +141,7 @@ class Engine:
             return done("protected")
         if _SURROGATE.search(slot.text):
             return done("unencodable")
-        if _SPECIAL_TOKENS.search(slot.text):
+        if has_special_tokens(slot.text):
             return done("special_tokens")
         # The memo is read before the size gate, and every slot registers as a possible first
         # occurrence, so a slot forwarded rewritten keeps its rewrite (and its memo key) even
@@ -201,20 +203,33 @@ class Engine:
         return SlotOutcome(slot.path, slot.kind, slot.role, "compressed", transforms, slot.text, candidate)
 
     def _gains(self, before: str, after: str, est_before: int) -> bool:
-        """True when `after` saves at least the configured tokens and share of `before`."""
+        """True when `after` saves at least the configured tokens and share of `before`.
+
+        Large texts whose estimated saving is far from the thresholds are decided on the
+        estimate; the rest on real tokens, counted only on the lines that differ.
+        """
         s = self.settings
-        if len(before) > s.exact_gate_below_chars:
-            est_after = estimate(after)
-            saved = est_before - est_after
-            ratio = saved / est_before
-            if ratio >= 2 * s.min_saved_ratio and saved >= 2 * s.min_saved_tokens:
+        small = len(before) <= s.exact_gate_below_chars
+        if not small:
+            saved_est = est_before - estimate(after)
+            ratio = saved_est / est_before
+            if ratio >= 2 * s.min_saved_ratio and saved_est >= 2 * s.min_saved_tokens:
                 return True
-            if ratio < s.min_saved_ratio / 2 or saved < s.min_saved_tokens / 2:
+            if ratio < s.min_saved_ratio / 2 or saved_est < s.min_saved_tokens / 2:
                 return False
-        n_before = self.counter.count(before)
-        n_after = self.counter.count(after)
-        saved = n_before - n_after
-        return saved >= s.min_saved_tokens and saved >= s.min_saved_ratio * n_before
+        saved = self._saved_tokens(before, after, small)
+        total = self.counter.count(before) if small else est_before
+        return saved >= s.min_saved_tokens and saved >= s.min_saved_ratio * total
+
+    def _saved_tokens(self, before: str, after: str, small: bool) -> int:
+        """Real tokens `after` saves over `before`; lines both share cost nothing to count."""
+        if small:
+            return self.counter.count(before) - self.counter.count(after)
+        kept_before = Counter(before.split("\n"))
+        kept_after = Counter(after.split("\n"))
+        removed = "\n".join((kept_before - kept_after).elements())
+        added = "\n".join((kept_after - kept_before).elements())
+        return self.counter.count(removed) - self.counter.count(added)
 
 
 def _guard(original: str, candidate: str, info: RequestInfo) -> str | None:
@@ -225,9 +240,16 @@ def _guard(original: str, candidate: str, info: RequestInfo) -> str | None:
         return "trailing_whitespace"
     if info.json_mode and "json" in original.lower() and "json" not in candidate.lower():
         return "json_keyword"
-    if _SPECIAL_TOKENS.search(candidate):
+    if has_special_tokens(candidate):
         return "special_tokens"
     return None
+
+
+def has_special_tokens(text: str) -> bool:
+    """True when `text` holds chat-template or special-token text (a cheap check first)."""
+    if not any(cue in text for cue in _SPECIAL_CUES):
+        return False
+    return _SPECIAL_TOKENS.search(text) is not None
 
 
 def _reference_key(first: Slot | None) -> str:

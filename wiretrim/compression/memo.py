@@ -19,12 +19,13 @@ from typing import Protocol
 ORIGINAL = ""  # stored value meaning "forwarded unchanged"
 
 
-def key(kind: str, context: str, text: str) -> bytes:
+def key(kind: str, context: str, text: str | bytes) -> bytes:
+    """The memo key; `text` may also be given as its UTF-8 bytes (the same key, no second encoding)."""
     h = hashlib.sha256()
     for part in (kind, context):
         h.update(part.encode("utf-8", "surrogatepass"))
         h.update(b"\x00")
-    h.update(text.encode("utf-8", "surrogatepass"))
+    h.update(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass"))
     return h.digest()
 
 

@@ -27,7 +27,6 @@ from wiretrim.compression.transforms import TRANSFORMS, Level, TransformParams, 
 # Chat-template and special-token text: a slot holding any is left whole (G17).
 _SPECIAL_TOKENS = re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>|\[/?INST\]|</?think>|\n\nHuman:|\n\nAssistant:")
 _SPECIAL_CUES = ("<|", "INST]", "think>", "\n\nHuman:", "\n\nAssistant:")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +138,16 @@ class Engine:
 
         if slot.kind == "system" and not s.compress_system:
             return done("protected")
-        if _SURROGATE.search(slot.text):
+        try:
+            encoded = slot.text.encode("utf-8")  # fails exactly on lone surrogates
+        except UnicodeEncodeError:
             return done("unencodable")
         if has_special_tokens(slot.text):
             return done("special_tokens")
         # The memo is read before the size gate, and every slot registers as a possible first
         # occurrence, so a slot forwarded rewritten keeps its rewrite (and its memo key) even
         # after min_slot_tokens changed.
-        text_hash = hashlib.sha256(slot.text.encode("utf-8")).digest()
+        text_hash = hashlib.sha256(encoded).digest()
         first = seen.get(text_hash)
         if first is None:
             seen[text_hash] = slot
@@ -154,7 +155,7 @@ class Engine:
         if terms is None:
             terms = terms_cache[slot.query] = query.keep_terms(slot.query)
         context = f"{query.digest(terms)}\x1e{_reference_key(first)}"
-        key = memo.key(slot.kind, context, slot.text)
+        key = memo.key(slot.kind, context, encoded)
         if record and self.memo is not None:
             hit = self.memo.get(key)
             if hit is not None:
@@ -227,9 +228,20 @@ class Engine:
             return self.counter.count(before) - self.counter.count(after)
         kept_before = Counter(before.split("\n"))
         kept_after = Counter(after.split("\n"))
-        removed = "\n".join((kept_before - kept_after).elements())
-        added = "\n".join((kept_after - kept_before).elements())
+        removed = "\n".join(_surplus(kept_before, kept_after))
+        added = "\n".join(_surplus(kept_after, kept_before))
         return self.counter.count(removed) - self.counter.count(added)
+
+
+def _surplus(a: Counter[str], b: Counter[str]) -> list[str]:
+    """The lines `a` holds more often than `b`, as `(a - b).elements()` lists them (only faster)."""
+    out: list[str] = []
+    get = b.get
+    for line, n in a.items():
+        extra = n - get(line, 0)
+        if extra > 0:
+            out.extend([line] * extra)
+    return out
 
 
 def _guard(original: str, candidate: str, info: RequestInfo) -> str | None:

@@ -69,6 +69,8 @@ class TextEngine:
         best: Transform | None = None
         best_score = self.threshold
         for t in self.transforms:
+            if best is not None and getattr(t, "max_score", 1.0) <= best_score:
+                continue  # it cannot win: a tie goes to the earlier transform
             try:
                 score = t.detect(text)
             except Exception:  # a detector bug must not cost the whole slot

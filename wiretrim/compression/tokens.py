@@ -76,6 +76,7 @@ def estimate(text: str) -> int:
     if not text:
         return 0
     # Runs of spaces and newlines cost about one token each; other bytes about a quarter.
-    n_bytes = len(text.encode("utf-8", "surrogatepass"))
-    spaces = text.count("  ") + text.count("\n")
-    return max(1, int((n_bytes - 2 * text.count("  ")) / 3.9 + spaces * 0.15))
+    n_bytes = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    double_spaces = text.count("  ")
+    spaces = double_spaces + text.count("\n")
+    return max(1, int((n_bytes - 2 * double_spaces) / 3.9 + spaces * 0.15))

@@ -15,7 +15,10 @@ nothing else: no JSON envelope, no HTTP, no provider. It must be
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import ClassVar, Literal, Protocol
 
 from wiretrim.compression.tokens import estimate
@@ -37,6 +40,10 @@ class TransformParams:
 
 
 class Transform(Protocol):
+    """A content transform. It may also declare ``max_score: ClassVar[float]``, the highest
+    score its detect() can return: the router then skips its detect() when that cannot beat
+    the best score found so far (ties go to the earlier transform), which changes nothing."""
+
     name: ClassVar[str]
 
     def detect(self, text: str) -> float:
@@ -59,3 +66,42 @@ def mentions_kept_term(line: str, params: TransformParams) -> bool:
         return False
     low = line.lower()
     return any(term in low for term in params.keep_terms)
+
+
+def lines_mentioning_kept_terms(lines: Sequence[str], params: TransformParams) -> set[int]:
+    """Indexes of the `lines` for which :func:`mentions_kept_term` is true."""
+    if not params.keep_terms:
+        return set()
+    return set(first_hits(lines, params.keep_terms, lower=True))
+
+
+def first_hits(lines: Sequence[str], needles: Iterable[str], *, lower: bool = False) -> dict[int, int]:
+    """For each of the `lines` that contains one of `needles`, the offset of the first one.
+
+    Lines are lower-cased first when `lower` (offsets are then in the lower-cased line). The
+    same as searching every line for every needle, but with one scan of the joined text per
+    needle, which on long texts is many times faster.
+    """
+    texts = list(map(str.lower, lines)) if lower else lines
+    hits: dict[int, int] = {}
+    joined = "\n".join(texts)
+    # starts[k] is where line k begins in `joined`; starts[-1] lies past its end.
+    starts = list(accumulate((len(t) + 1 for t in texts), initial=0))
+    for needle in needles:
+        if not needle or "\n" in needle:  # in every line, or could span two lines of `joined`
+            found = ((k, t.find(needle)) for k, t in enumerate(texts))
+        else:
+            found = _each_line_once(joined, starts, needle)
+        for k, offset in found:
+            if offset >= 0 and offset < hits.get(k, offset + 1):
+                hits[k] = offset
+    return hits
+
+
+def _each_line_once(joined: str, starts: list[int], needle: str) -> Iterator[tuple[int, int]]:
+    """(line, offset) of the first occurrence of `needle` in each line of `joined` holding one."""
+    i = joined.find(needle)
+    while i != -1:
+        k = bisect_right(starts, i) - 1
+        yield k, i - starts[k]
+        i = joined.find(needle, starts[k + 1])

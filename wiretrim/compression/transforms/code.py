@@ -40,14 +40,20 @@ _CODE_START = re.compile(
     r"export |package |func |fn |pub |impl |struct |enum |interface |type |public |private |protected |"
     r"static |using |namespace |template\s*<|case\b.*:|default:|[})\]]|//|/\*|\"\"\"|''')"
 )
-# A line that ends like code: a bracket, a separator, an operator or a line continuation.
-_CODE_END = re.compile(r"(?:[{}()\[\];,:=\\]|->|=>|\*/)\s*$")
+# A line that ends like code (trailing whitespace aside): a bracket, a separator, an operator
+# or a line continuation.
+_CODE_END = ("{", "}", "(", ")", "[", "]", ";", ",", ":", "=", "\\", "->", "=>", "*/")
 _PUNCT = re.compile(r"[(){}=;]")
 
 
 def is_code_line(line: str) -> bool:
     """True when a line starts or ends like code, or is dense with brackets and operators."""
-    return bool(_CODE_START.match(line) or _CODE_END.search(line) or len(_PUNCT.findall(line)) >= 2)
+    if line.rstrip().endswith(_CODE_END):
+        return True
+    first = _PUNCT.search(line)
+    if first is not None and _PUNCT.search(line, first.end()) is not None:
+        return True
+    return _CODE_START.match(line) is not None
 
 
 def code_fraction(lines: list[str]) -> float:
@@ -58,19 +64,22 @@ def code_fraction(lines: list[str]) -> float:
 
 def _numbered_body(lines: list[str]) -> list[str] | None:
     """The lines without their number prefixes, if nearly all carry one and the numbers count up."""
+    rows = [line for line in lines if line.strip()]
+    if len(rows) < 3:
+        return None
+    # At least 90% of the rows must carry a number: stop at the first miss too many.
+    misses_allowed = len(rows) // 10
     body: list[str] = []
     numbers: list[int] = []
-    rows = 0
-    for line in lines:
-        if not line.strip():
-            continue
-        rows += 1
+    for line in rows:
         m = _NUMBERED.match(line)
         if m is not None:
             numbers.append(int(m.group(2)))
             body.append(line[m.end() :])
-    if rows < 3 or len(numbers) * 10 < rows * 9:
-        return None
+        else:
+            misses_allowed -= 1
+            if misses_allowed < 0:
+                return None
     steps = sum(1 for a, b in itertools.pairwise(numbers) if b == a + 1)
     if steps * 10 < (len(numbers) - 1) * 9:
         return None
@@ -79,6 +88,7 @@ def _numbered_body(lines: list[str]) -> list[str] | None:
 
 class Code:
     name: ClassVar[str] = "code"
+    max_score: ClassVar[float] = 0.95  # the highest score detect() returns
 
     def detect(self, text: str) -> float:
         lines = text.split("\n", _DETECT_LINES)[:_DETECT_LINES]

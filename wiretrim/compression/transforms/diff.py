@@ -165,6 +165,7 @@ def _coverage(lines: list[str], hunks: list[tuple[int, int]]) -> float:
 
 class Diff:
     name: ClassVar[str] = "diff"
+    max_score: ClassVar[float] = 0.95  # the highest score detect() returns
 
     def detect(self, text: str) -> float:
         if not _has_sign(text):

@@ -138,6 +138,7 @@ def _looks_templated(text: str) -> bool:
 
 class Html:
     name: ClassVar[str] = "html"
+    max_score: ClassVar[float] = 0.95  # the highest score detect() returns
 
     def detect(self, text: str) -> float:
         head = text[:4096].lstrip("\ufeff \t\r\n")

@@ -803,6 +803,7 @@ def _locate_lines(text: str, start: int, ascii_only: bool) -> _Located | None:
 
 class JsonText:
     name: ClassVar[str] = "json"
+    max_score: ClassVar[float] = 0.95  # the highest score detect() returns
 
     def __init__(self) -> None:
         # The router calls detect() then apply() on the same text: parse it once. A pure

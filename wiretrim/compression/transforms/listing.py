@@ -18,6 +18,7 @@ whitespace or the grouping would save less than a quarter of the text.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import ClassVar
 
 from wiretrim.compression import marker
@@ -36,6 +37,17 @@ _NOTE = marker.note("paths grouped by directory: each indented name is inside th
 _MIN_SAVED_SHARE = 0.25
 
 
+def _most(rows: list[str], test: Callable[[str], object]) -> bool:
+    """True when `test` holds for at least 60% of `rows`; stops once that cannot be."""
+    misses_allowed = len(rows) * 4 // 10
+    for line in rows:
+        if not test(line):
+            misses_allowed -= 1
+            if misses_allowed < 0:
+                return False
+    return True
+
+
 def _is_path_list(lines: list[str]) -> bool:
     """True when every non-blank line is a path and most of them name a directory part."""
     rows = [line for line in lines if line.strip()]
@@ -47,6 +59,7 @@ def _is_path_list(lines: list[str]) -> bool:
 
 class Listing:
     name: ClassVar[str] = "listing"
+    max_score: ClassVar[float] = 0.9  # the highest score detect() returns
 
     def detect(self, text: str) -> float:
         lines = [line.rstrip("\r") for line in text.split("\n", _DETECT_LINES)[:_DETECT_LINES]]
@@ -54,14 +67,15 @@ class Listing:
         if len(rows) < 3:
             return 0.0
         n = len(rows)
-        long_rows = sum(1 for line in rows if _LONG.match(line) or _TOTAL.match(line))
-        if long_rows * 10 >= n * 6:
+        if _most(rows, lambda line: _LONG.match(line) or _TOTAL.match(line)):
             return 0.9
-        tree_rows = sum(1 for line in rows if _TREE.match(line) or _TREE_SUMMARY.match(line))
-        if tree_rows * 10 >= n * 6:
+        if _most(rows, lambda line: _TREE.match(line) or _TREE_SUMMARY.match(line)):
             return 0.9
         if _is_path_list(lines):
             return 0.8
+        # What is left are `ls` and `ls -R`: every line a name or a "dir:" header.
+        if not all(line.endswith(":") or _NAME.fullmatch(line) for line in rows):
+            return 0.0
         headers = [line for line in rows if _HEADER.fullmatch(line) and _PATH.fullmatch(line[:-1])]
         names = sum(1 for line in rows if _NAME.fullmatch(line))
         if len(headers) >= 2 and len(headers) + names == n and any("/" in line for line in headers):

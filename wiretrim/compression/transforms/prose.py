@@ -44,15 +44,23 @@ MIN_REPEAT_CHARS = 80
 def _is_prose_line(line: str) -> bool:
     """A line of running text: several words, mostly letters and spaces, nothing code-like."""
     body = line.strip()
-    words = _WORD.findall(body)
-    if len(words) < 5 or "_" in body or is_code_line(body):
+    if "_" in body:
         return False
-    letters = sum(len(w) for w in words) + len(words) - 1
-    return letters >= 0.85 * len(body)
+    words = _WORD.findall(body)
+    if len(words) < 5:
+        return False
+    letters = sum(map(len, words)) + len(words) - 1
+    # The regexes last: most lines have already failed a cheaper test.
+    return letters >= 0.85 * len(body) and not is_code_line(body)
+
+
+def _is_markup(line: str) -> bool:
+    return bool(_MARKUP_START.match(line) or _MARKUP_ANY.search(line) or _RULE.fullmatch(line.strip()))
 
 
 class Prose:
     name: ClassVar[str] = "prose"
+    max_score: ClassVar[float] = 0.7  # the highest score detect() returns
 
     def detect(self, text: str) -> float:
         if _DATA_START.match(text):
@@ -61,18 +69,14 @@ class Prose:
         rows = [line for line in lines if line.strip()]
         if len(rows) < 3:
             return 0.0
-        total = sum(len(line.strip()) for line in rows)
-        prose = sum(len(line.strip()) for line in rows if _is_prose_line(line))
-        markup = sum(
-            1
-            for line in rows
-            if _MARKUP_START.match(line) or _MARKUP_ANY.search(line) or _RULE.fullmatch(line.strip())
-        )
+        bodies = [line.strip() for line in rows]
+        total = sum(map(len, bodies))
+        prose = sum(len(body) for body in bodies if _is_prose_line(body))
         # Shares of characters, not lines: docs interleave prose with many short code lines.
         share = prose / total
         if share >= 0.4:
-            return 0.7 if markup else 0.65
-        if share >= 0.25 and markup * 10 >= len(rows):
+            return 0.7 if any(map(_is_markup, rows)) else 0.65
+        if share >= 0.25 and sum(map(_is_markup, rows)) * 10 >= len(rows):
             return 0.55
         return 0.0
 

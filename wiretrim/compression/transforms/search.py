@@ -162,6 +162,7 @@ def _parse(lines: list[str]) -> list[_Group]:
 
 class Search:
     name: ClassVar[str] = "search"
+    max_score: ClassVar[float] = 0.95  # the highest score detect() returns
 
     def detect(self, text: str) -> float:
         if ":" not in text:
@@ -170,6 +171,8 @@ class Search:
         rows = sum(1 for line in lines if line.strip())
         if rows == 0:
             return 0.0
+        if not any(_MATCH.match(line) or _BARE.match(line) for line in lines):
+            return 0.0  # no line looks like a record: nothing below would count one
         separators = lines.count(_SEP)
         grouped = bare = headings = plain = 0
         with_context = bare_context = False

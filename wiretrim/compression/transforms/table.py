@@ -40,6 +40,7 @@ MIN_GAIN = 0.05
 
 class Table:
     name: ClassVar[str] = "table"
+    max_score: ClassVar[float] = 0.85  # the highest score detect() returns
 
     def detect(self, text: str) -> float:
         lines = text.split("\n", _DETECT_LINES)[:_DETECT_LINES]

@@ -162,6 +162,7 @@ def clean(text: str) -> str:
 
 class Terminal:
     name: ClassVar[str] = "terminal"
+    max_score: ClassVar[float] = 0.7  # the highest score detect() returns
 
     def detect(self, text: str) -> float:
         escapes = text.count("\x1b[")

@@ -233,7 +233,7 @@ def test_a_repeated_slot_becomes_a_reference():
     assert [o.reason for o in slots] == ["compressed", "compressed", "compressed"]
     assert slots[2].transforms == ("reference",)
     assert marker.find(slots[2].emitted) == [
-        "same 41 lines as the tool result in message 3 (call_0) earlier in this conversation"
+        "41 lines omitted (same as the tool result in messages[3] for call_0)"
     ]
     plain = make_engine(dataclasses.replace(OPEN_GATES, reference_repeats=False)).rewrite(
         chat(A, B, A), "openai-chat"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wiretrim.compression import jsonspan, marker, memo, query, splice
+from wiretrim.compression.history import History, source_label
 from wiretrim.compression.memo import Memo
 from wiretrim.compression.results import RewriteResult, SlotOutcome
 from wiretrim.compression.shapes import SHAPES, RequestInfo, Slot
@@ -102,9 +103,11 @@ class Engine:
         outcomes: list[SlotOutcome] = []
         seen: dict[bytes, Slot] = {}
         terms_cache: dict[str, frozenset[str]] = {}
+        history = History()
         for slot in shape_impl.slots(doc.value):
-            outcome = self._slot(slot, info, seen, terms_cache, record)
+            outcome = self._slot(slot, info, seen, terms_cache, history, record)
             outcomes.append(outcome)
+            history.add(source_label(slot), outcome.emitted)
         changed = [o for o in outcomes if o.rewritten]
         if not changed:
             return RewriteResult(body=None, slots=tuple(outcomes), model=info.model, stream=info.stream)
@@ -126,6 +129,7 @@ class Engine:
         info: RequestInfo,
         seen: dict[bytes, Slot],
         terms_cache: dict[str, frozenset[str]],
+        history: History,
         record: bool,
     ) -> SlotOutcome:
         s = self.settings
@@ -154,7 +158,10 @@ class Engine:
         terms = terms_cache.get(slot.query)
         if terms is None:
             terms = terms_cache[slot.query] = query.keep_terms(slot.query)
-        context = f"{query.digest(terms)}\x1e{_reference_key(first)}"
+        # What the rewrite may depend on besides the text: the query's terms, and (for
+        # references) the slot it repeats and everything emitted before it.
+        refs = f"{_reference_key(first)}\x1f{history.digest()}" if s.reference_repeats else ""
+        context = f"{query.digest(terms)}\x1e{refs}"
         key = memo.key(slot.kind, context, encoded)
         if record and self.memo is not None:
             hit = self.memo.get(key)
@@ -170,13 +177,21 @@ class Engine:
         if est_before < s.min_slot_tokens:
             return done("too_small")
 
-        outcome = dataclasses.replace(self._compress(slot, info, terms, first, est_before), memo_key=key)
+        outcome = dataclasses.replace(
+            self._compress(slot, info, terms, first, history, est_before), memo_key=key
+        )
         if record and self.memo is not None:
             self.memo.put(key, outcome.emitted if outcome.rewritten else memo.ORIGINAL)
         return outcome
 
     def _compress(
-        self, slot: Slot, info: RequestInfo, terms: frozenset[str], first: Slot | None, est_before: int
+        self,
+        slot: Slot,
+        info: RequestInfo,
+        terms: frozenset[str],
+        first: Slot | None,
+        history: History,
+        est_before: int,
     ) -> SlotOutcome:
         s = self.settings
         if first is not None and s.reference_repeats:
@@ -190,6 +205,10 @@ class Engine:
             )
             result = self.text_engine.compress(slot.text, params)
             candidate, transforms = result.text, result.transforms
+            if s.reference_repeats:
+                referenced = history.replace_repeats(candidate)
+                if referenced != candidate:
+                    candidate, transforms = referenced, (*transforms, "reference")
 
         def kept(reason: str) -> SlotOutcome:
             return SlotOutcome(slot.path, slot.kind, slot.role, reason, transforms, slot.text, slot.text)
@@ -269,9 +288,5 @@ def _reference_key(first: Slot | None) -> str:
 
 
 def _reference(slot: Slot, first: Slot) -> str:
-    what = "tool result" if first.kind == "tool_result" else "message"
-    call = f" ({first.call_id})" if first.call_id else ""
     lines = slot.text.count("\n") + 1
-    return marker.note(
-        f"same {lines} lines as the {what} in message {first.turn}{call} earlier in this conversation"
-    )
+    return marker.omitted(lines, "lines", f"same as {source_label(first)}")

@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from wiretrim import tracebacks
 from wiretrim.compression.transforms import TRANSFORMS, Transform, TransformParams
 from wiretrim.compression.transforms.terminal import redraw
 from wiretrim.compression.transforms.whitespace import WHITESPACE
@@ -73,8 +74,9 @@ class TextEngine:
                 continue  # it cannot win: a tie goes to the earlier transform
             try:
                 score = t.detect(text)
-            except Exception:  # a detector bug must not cost the whole slot
-                logger.debug("detect failed in %s", t.name, exc_info=True)
+            except Exception as e:  # a detector bug must not cost the whole slot
+                # Never exc_info: the message may quote the text (tracebacks.py).
+                logger.debug("detect failed in %s: %s", t.name, tracebacks.scrubbed(e))
                 continue
             if score > best_score or (best is None and score >= best_score):
                 best, best_score = t, score
@@ -83,8 +85,10 @@ class TextEngine:
     def _apply(self, transform: Transform, text: str, params: TransformParams) -> str:
         try:
             out = transform.apply(text, params)
-        except Exception:
-            logger.warning("transform %s failed; text left as it was", transform.name, exc_info=True)
+        except Exception as e:
+            logger.warning(
+                "transform %s failed; text left as it was: %s", transform.name, tracebacks.scrubbed(e)
+            )
             return text
         if not isinstance(out, str) or (text.strip() and not out.strip()):
             logger.warning("transform %s returned an empty result; text left as it was", transform.name)

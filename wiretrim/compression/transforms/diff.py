@@ -25,11 +25,10 @@ no lossy transform touches their hashes and e-mails.
 from __future__ import annotations
 
 import re
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
-from wiretrim.compression import marker
-from wiretrim.compression.tokens import estimate
 from wiretrim.compression.transforms._api import TransformParams, lossy_allowed, mentions_kept_term
+from wiretrim.compression.transforms._context import Fold, fold_context, fold_for
 
 _HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _HEX7 = re.compile(r"[0-9a-f]{7}")
@@ -54,18 +53,6 @@ _FILE_HEADER = (
     "copy to ",
     "Binary files ",
 )
-# A dropped run must save at least this many estimated tokens beyond its marker's cost.
-_MIN_GAIN_TOKENS = 3
-_MARK_TOKENS = estimate(marker.omitted(100, "context lines"))
-
-
-class _Fold(NamedTuple):
-    context: int  # context lines kept on each side of a change
-    min_run: int  # shortest run of lines one marker may replace
-
-
-# A single line is folded only at "aggressive": its marker would save a few tokens at most.
-_FOLD = {"balanced": _Fold(1, 2), "aggressive": _Fold(0, 1)}
 
 
 def _last_content_line(lines: list[str]) -> int:
@@ -185,7 +172,7 @@ class Diff:
     def apply(self, text: str, params: TransformParams) -> str:
         if not lossy_allowed(text, params):
             return text
-        fold = _FOLD.get(params.level, _FOLD["balanced"])
+        fold = fold_for(params.level)
         lines = text.split("\n")
         hunks = _hunks(lines)
         if not hunks:
@@ -201,57 +188,23 @@ class Diff:
         return result if len(result) < len(text) and result.strip() else text
 
 
-def _trim_hunk(lines: list[str], start: int, end: int, fold: _Fold, params: TransformParams) -> list[str]:
+def _trim_hunk(lines: list[str], start: int, end: int, fold: Fold, params: TransformParams) -> list[str]:
     body = lines[start:end]
     n = len(body)
     # Changes and their `\ No newline` notes anchor the context around them.
     anchor = [line[:1] in ("+", "-", "\\") for line in body]
     last_line = _last_content_line(lines) - start  # body index of the text's last line (kept)
     terms = bool(params.keep_terms)
-    out: list[str] = []
-    k = 0
-    while k < n:
-        j = k
-        if anchor[k]:
-            while j < n and anchor[j]:
-                j += 1
-            out.extend(body[k:j])
-            k = j
-            continue
-        while j < n and not anchor[j]:
-            j += 1
-        # body[k:j] is a run of context lines between changes or hunk edges.
-        lo = k + fold.context if k > 0 else k
-        hi = j - fold.context if j < n else j
-        if hi - lo < fold.min_run:
-            out.extend(body[k:j])
-        else:
-            out.extend(body[k:lo])
-            # Lines that must stay split the run: the line a `\ No newline` note speaks about,
-            # the text's last line, kept terms.
-            pinned = [
-                i
-                for i in range(lo, hi)
-                if i == last_line
-                or (i + 1 < n and body[i + 1].startswith("\\"))
-                or (terms and mentions_kept_term(body[i], params))
-            ]
-            run_start = lo
-            for i in pinned:
-                out.extend(_marked(body[run_start:i], fold.min_run))
-                out.append(body[i])
-                run_start = i + 1
-            out.extend(_marked(body[run_start:hi], fold.min_run))
-            out.extend(body[hi:j])
-        k = j
-    return out
 
+    def pinned(i: int) -> bool:
+        # The line a `\ No newline` note speaks about, the text's last line, kept terms.
+        return (
+            i == last_line
+            or (i + 1 < n and body[i + 1].startswith("\\"))
+            or (terms and mentions_kept_term(body[i], params))
+        )
 
-def _marked(run: list[str], min_run: int) -> list[str]:
-    """`run` itself, or one marker counting its lines when that saves tokens."""
-    if len(run) < min_run or estimate("\n".join(run)) < _MARK_TOKENS + _MIN_GAIN_TOKENS:
-        return run
-    return [marker.omitted(len(run), "context line" if len(run) == 1 else "context lines")]
+    return fold_context(body, anchor, fold, pinned)
 
 
 DIFF = Diff()

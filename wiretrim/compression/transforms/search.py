@@ -29,8 +29,8 @@ import re
 from typing import ClassVar, NamedTuple
 
 from wiretrim.compression import marker
-from wiretrim.compression.tokens import estimate
 from wiretrim.compression.transforms._api import TransformParams, lossy_allowed, mentions_kept_term
+from wiretrim.compression.transforms._context import Fold, fold_context, fold_for
 
 # A path has no whitespace and no ':' (a Windows drive prefix aside) and is followed by the line number.
 _MATCH = re.compile(r"((?:[A-Za-z]:[\\/])?[^\s:]+):(\d+):")
@@ -39,17 +39,6 @@ _BARE = re.compile(r"(\d+)([:-])")
 _PATHISH = re.compile(r"[^\s:]*[A-Za-z_/.][^\s:]*")
 _SEP = "--"
 _NOTE = marker.note("context lines below show only N-text; their path is on their group's match lines")
-_MIN_GAIN_TOKENS = 3
-_MARK_TOKENS = estimate(marker.omitted(100, "context lines"))
-
-
-class _Fold(NamedTuple):
-    context: int  # context lines kept on each side of a match
-    min_run: int  # shortest run of lines one marker may replace
-
-
-# A single line is folded only at "aggressive": its marker would save a few tokens at most.
-_FOLD = {"balanced": _Fold(1, 2), "aggressive": _Fold(0, 1)}
 # Factor paths only when that saves clearly more than the note costs.
 _MIN_FACTOR_CHARS = 3 * len(_NOTE)
 _DETECT_LINES = 200
@@ -217,7 +206,7 @@ class Search:
         lossy = lossy_allowed(text, params)
         if not factor and not lossy:
             return text
-        fold = _FOLD.get(params.level, _FOLD["balanced"])
+        fold = fold_for(params.level)
         last = _last_content_line(lines)
         out: list[str] = [_NOTE] if factor else []
         pos = 0
@@ -244,53 +233,18 @@ def _fold(
     kinds: list[str],
     start: int,
     last: int,
-    fold: _Fold,
+    fold: Fold,
     lines: list[str],
     params: TransformParams,
 ) -> list[str]:
     """`group` with runs of context lines farther than `fold.context` from a match replaced by markers."""
     terms = bool(params.keep_terms)
-    n = len(group)
-    out: list[str] = []
-    k = 0
-    while k < n:
-        j = k
-        if kinds[k] == _M:
-            while j < n and kinds[j] == _M:
-                j += 1
-            out.extend(group[k:j])
-            k = j
-            continue
-        while j < n and kinds[j] != _M:
-            j += 1
-        lo = k + fold.context if k > 0 else k
-        hi = j - fold.context if j < n else j
-        if hi - lo < fold.min_run:
-            out.extend(group[k:j])
-        else:
-            out.extend(group[k:lo])
-            # Lines that must stay split the run: the text's first and last lines, kept terms.
-            pinned = [
-                i
-                for i in range(lo, hi)
-                if start + i in (0, last) or (terms and mentions_kept_term(lines[start + i], params))
-            ]
-            run_start = lo
-            for i in pinned:
-                out.extend(_marked(group[run_start:i], fold.min_run))
-                out.append(group[i])
-                run_start = i + 1
-            out.extend(_marked(group[run_start:hi], fold.min_run))
-            out.extend(group[hi:j])
-        k = j
-    return out
 
+    def pinned(i: int) -> bool:
+        # The text's first and last lines, kept terms.
+        return start + i in (0, last) or (terms and mentions_kept_term(lines[start + i], params))
 
-def _marked(run: list[str], min_run: int) -> list[str]:
-    """`run` itself, or one marker counting its lines when that saves tokens."""
-    if len(run) < min_run or estimate("\n".join(run)) < _MARK_TOKENS + _MIN_GAIN_TOKENS:
-        return run
-    return [marker.omitted(len(run), "context line" if len(run) == 1 else "context lines")]
+    return fold_context(group, [kind == _M for kind in kinds], fold, pinned)
 
 
 SEARCH = Search()

@@ -15,9 +15,8 @@ from wiretrim.compression.shapes._api import (
     Slot,
     SlotKind,
     count_over_one,
-    is_text_part,
-    text_of_parts,
 )
+from wiretrim.compression.shapes._messages import message_slots
 
 _KIND_BY_ROLE: dict[str, SlotKind] = {
     "user": "user_text",
@@ -45,42 +44,7 @@ class OpenAIChat:
         return RequestInfo(skip=skip, json_mode=json_mode, model=model, stream=doc.get("stream") is True)
 
     def slots(self, doc: dict[str, Any]) -> Iterator[Slot]:
-        messages = doc.get("messages")
-        if not isinstance(messages, list):
-            return
-        query = ""
-        tool_names: dict[str, str] = {}
-        for i, msg in enumerate(messages):
-            if not isinstance(msg, dict):
-                continue
-            role = msg.get("role")
-            if role == "assistant":
-                calls = msg.get("tool_calls")
-                for call in calls if isinstance(calls, list) else ():
-                    if isinstance(call, dict) and isinstance(call.get("id"), str):
-                        fn = call.get("function")
-                        if isinstance(fn, dict) and isinstance(fn.get("name"), str):
-                            tool_names[call["id"]] = fn["name"]
-                continue
-            kind = _KIND_BY_ROLE.get(role) if isinstance(role, str) else None
-            if kind is None:
-                continue
-            call_id = msg.get("tool_call_id") if isinstance(msg.get("tool_call_id"), str) else None
-            tool_name = tool_names.get(call_id) if call_id else None
-            if role == "function" and isinstance(msg.get("name"), str):
-                tool_name = msg["name"]
-            content = msg.get("content")
-            if isinstance(content, str):
-                yield Slot(("messages", i, "content"), content, kind, role, i, query, tool_name, call_id)
-            elif isinstance(content, list):
-                for j, part in enumerate(content):
-                    if is_text_part(part):
-                        yield Slot(
-                            ("messages", i, "content", j, "text"), part["text"], kind, role, i, query,
-                            tool_name, call_id,
-                        )
-            if kind == "user_text":
-                query = text_of_parts(content) or query
+        return message_slots(doc.get("messages"), _KIND_BY_ROLE)
 
 
 OPENAI_CHAT = OpenAIChat()

@@ -21,6 +21,7 @@ from wiretrim.addon.runner import (
     ThreadRunner,
     WorkerLostError,
 )
+from wiretrim.compression import measure
 from wiretrim.config import Settings
 
 SHAPE = "openai-chat"
@@ -56,6 +57,17 @@ async def test_result_is_the_engines(runners: Callable[..., Any], kind: str) -> 
     assert result.body is not None
     assert result.body == direct.body
     assert [s.reason for s in result.slots] == [s.reason for s in direct.slots]
+
+
+async def test_the_worker_counts_the_tokens_and_keeps_the_slot_texts(runners: Callable[..., Any]) -> None:
+    runner = await runners("process")
+    result = await runner.rewrite(body("t"), SHAPE, shadow=False, budget_s=30)
+    direct = fakes.light_engine(settings()).rewrite(body("t"), SHAPE)
+    assert runner.counts_tokens
+    assert await runner.tokens(result) == measure(direct, fakes.WordCounter())
+    assert result.body == direct.body
+    assert {s.original for s in result.slots} == {""}  # the texts stayed in the worker
+    assert [s.rewritten for s in result.slots] == [s.rewritten for s in direct.slots]
 
 
 @pytest.mark.parametrize("kind", ["thread", "process"])
@@ -139,7 +151,7 @@ async def test_a_hung_worker_is_killed_and_replaced(runners: Callable[..., Any])
     runner = await runners("process", partial(fakes.sleepy_engine, delay_s=120), hang_s=0.1)
     assert isinstance(runner, ProcessRunner)
     await runner.rewrite(b"{}", "no-such-shape", shadow=False, budget_s=30)  # worker up, engine built
-    (old,) = list(runner._pool._processes.values())  # type: ignore[attr-defined]
+    old = runner._worker.process
     with pytest.raises(BudgetExceededError):
         await runner.rewrite(body("a"), SHAPE, shadow=False, budget_s=0.1)
     assert runner.restarts == 1

@@ -7,16 +7,20 @@ token counts and time. The flow's metadata holds plain data (it is saved with th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mitmproxy import http
 
 from wiretrim.compression import Accounting, RewriteResult, measure
 from wiretrim.compression.tokens import TokenCounter
+
+if TYPE_CHECKING:
+    from wiretrim.addon.runner import Runner
 
 logger = logging.getLogger("wiretrim")
 
@@ -57,12 +61,22 @@ class Outcome:
 
 
 class Accountant:
-    """Exact token counts for results, off the event loop (tiktoken releases the GIL)."""
+    """Exact token counts for results, off the event loop.
+
+    With a process runner the worker has counted already (`Runner.tokens`): the proxy process
+    then never tokenizes, so a large body's count neither holds its GIL while other flows
+    stream nor makes its memory peak. With a thread runner the count runs here, in a thread.
+    """
 
     def __init__(self, encoding: str, counter: TokenCounter | None = None) -> None:
         self.encoding = encoding
         self._counter = counter
         self._lock = threading.Lock()
+
+    async def count(self, result: RewriteResult, runner: Runner) -> Accounting:
+        if runner.counts_tokens:
+            return await runner.tokens(result)
+        return await asyncio.to_thread(self.measure, result)
 
     def measure(self, result: RewriteResult) -> Accounting:
         """Blocking: call it in a thread."""
@@ -106,12 +120,12 @@ def metadata(outcome: Outcome, acc: Accounting | None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "provider": outcome.provider,
         "shape": outcome.shape,
-        "model": outcome.model,
+        "model": _storable(outcome.model),
         "mode": outcome.mode,
         "action": outcome.action,
         "reason": outcome.reason,
-        "host": outcome.host,
-        "path": outcome.path,
+        "host": _storable(outcome.host),
+        "path": _storable(outcome.path),
         "ms": round(outcome.ms, 3),
         "rewritten": outcome.rewritten,
         "tokens_before": acc.tokens_before if acc is not None else None,
@@ -123,6 +137,13 @@ def metadata(outcome: Outcome, acc: Accounting | None) -> dict[str, Any]:
     if outcome.would_send is not None:
         data["would_send"] = outcome.would_send
     return data
+
+
+def _storable(value: str | None) -> str | None:
+    """`value` without lone surrogates (a client may send ``"model": "\\ud800"``, and mitmproxy
+    decodes odd path bytes with surrogateescape): flow files store UTF-8 only, so ``mitmdump -w``
+    would fail on the flow otherwise."""
+    return None if value is None else value.encode("utf-8", "replace").decode("utf-8")
 
 
 def comment(outcome: Outcome, acc: Accounting | None) -> str:

@@ -2,9 +2,11 @@
 
 Two runners with one interface. `ProcessRunner` (the default) keeps the engine and its memo
 in one worker process: the engine is pure Python and holds the GIL, so in a thread it would
-stall every other flow of the proxy (a concurrent SSE stream included). `ThreadRunner` keeps
-it in one thread of the proxy: no inter-process copy, but it competes for the GIL. Both use
-one worker, so requests reach the memo in arrival order.
+stall every other flow of the proxy (a concurrent SSE stream included). It talks to it over
+a socket pair (`channel.py`), and the worker also counts the tokens of each result, so the
+proxy process never tokenizes. `ThreadRunner` keeps the engine in one thread of the proxy:
+no inter-process copy, but it competes for the GIL. Both use one worker, so requests reach
+the memo in arrival order.
 
 A request gets at most the budget; past it the caller forwards the original. A job that runs
 on after its budget keeps the worker busy, so later requests are skipped as busy (instead of
@@ -16,17 +18,23 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import dataclasses
 import logging
 import multiprocessing
+import socket
+import threading
 import time
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from wiretrim.addon import worker
+from wiretrim.addon.channel import Channel, ChannelClosedError
 from wiretrim.addon.worker import EngineFactory
-from wiretrim.compression import Engine, RewriteResult
+from wiretrim.compression import Accounting, Engine, RewriteResult
 from wiretrim.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -57,6 +65,7 @@ def hang_after(budget_s: float) -> float:
 
 class Runner(ABC):
     kind: ClassVar[str]
+    counts_tokens: ClassVar[bool] = False  # True: `tokens` has the exact counts of its results
 
     def __init__(self, settings: Settings, factory: EngineFactory, hang_s: float | None = None) -> None:
         self.settings = settings
@@ -112,6 +121,10 @@ class Runner(ABC):
         """Wait until every submitted rewrite has finished, timed-out ones included."""
         while self._waiting:
             await asyncio.wait(list(self._waiting))
+
+    async def tokens(self, result: RewriteResult) -> Accounting:
+        """The exact token counts of a result this runner returned (when `counts_tokens`)."""
+        raise LookupError(f"the {self.kind} runner does not count tokens")
 
     def forget(self, result: RewriteResult) -> None:
         """A rewrite computed with the memo on was not forwarded: record its slots as unchanged."""
@@ -236,6 +249,7 @@ class ProcessRunner(Runner):
     """The engine in one worker process, restarted when it dies or hangs."""
 
     kind = "process"
+    counts_tokens = True
     RESTART_INTERVAL_S = 5.0  # a worker that dies at start-up is not restarted in a tight loop
 
     def __init__(self, settings: Settings, factory: EngineFactory, hang_s: float | None = None) -> None:
@@ -246,35 +260,36 @@ class ProcessRunner(Runner):
         if self._context.get_start_method() == "forkserver":
             self._context.set_forkserver_preload(["wiretrim.addon.worker"])
         self._last_start = 0.0
-        self._warm: cf.Future[Any]
-        self._pool = self._start()
+        self._worker = self._start()
 
     @property
     def _ready(self) -> cf.Future[Any]:
-        return self._warm
+        return self._worker.ready
 
-    def _start(self) -> cf.ProcessPoolExecutor:
+    def _start(self) -> _Worker:
         self._last_start = time.monotonic()
-        pool = cf.ProcessPoolExecutor(
-            1, mp_context=self._context, initializer=worker.start, initargs=(self.factory, self.settings)
-        )
-        # The pool starts its process on the first job: start it (and build the engine) now.
-        self._warm = pool.submit(worker.ready)
-        self._warm.add_done_callback(self._log_start_failure)
-        return pool
+        w = _Worker(self._context, self.factory, self.settings)
+        w.ready.add_done_callback(self._log_start_failure)
+        return w
 
     def _submit_rewrite(self, body: bytes, shape: str, shadow: bool) -> cf.Future[RewriteResult]:
-        return self._pool.submit(worker.rewrite, body, shape, shadow)
+        return self._worker.submit("rewrite", (shape, shadow), body)
 
     def _submit_record_original(self, keys: tuple[bytes, ...]) -> None:
-        self._pool.submit(worker.record_original, keys)
+        self._worker.submit("record_original", keys)
+
+    async def tokens(self, result: RewriteResult) -> Accounting:
+        fut = self._worker.tokens(result)
+        if fut is None:
+            raise LookupError("no token counts for this result (its worker was replaced)")
+        return await asyncio.wrap_future(fut)
 
     def _replace(self, why: str) -> None:
-        old = self._pool
-        self._pool = self._start()
+        old = self._worker
+        self._worker = self._start()
         self.restarts += 1
         logger.warning("wiretrim: engine worker %s; started a new one (its in-memory memo starts empty)", why)
-        _kill(old)
+        old.kill()
 
     def _hung(self, hang_s: float) -> None:
         self._replace(f"ran one request for over {hang_s:.0f} s")
@@ -285,24 +300,132 @@ class ProcessRunner(Runner):
 
     def _shutdown(self) -> None:
         if self._inflight:
-            _kill(self._pool)  # a job may never end; its request already went out unchanged
+            self._worker.kill()  # a job may never end; its request already went out unchanged
         else:
-            self._pool.shutdown(wait=True, cancel_futures=True)  # idle: the worker exits at once
+            self._worker.stop()  # idle: the worker exits at once
 
     def worker_pids(self) -> list[int]:
-        return [p.pid for p in getattr(self._pool, "_processes", {}).values() if p.pid is not None]
+        pid = self._worker.process.pid
+        return [] if pid is None else [pid]
 
 
-def _kill(pool: cf.ProcessPoolExecutor) -> None:
-    """Stop a pool now: its worker may be stuck in a job that never ends."""
-    kill_workers = getattr(pool, "kill_workers", None)  # Python 3.14+
-    if kill_workers is not None:
-        kill_workers()
-    else:
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()
-    # Joins the pool's manager thread, which ends as soon as it sees the dead worker.
-    pool.shutdown(wait=True, cancel_futures=True)
+class _Worker:
+    """One worker process, the channel to it, and the futures of what it has not answered yet.
+
+    A job's future is marked running as soon as it is sent: the worker may start it at any
+    moment, so it cannot be cancelled (an over-budget job is forgotten once it ends instead).
+    Token counts come after the result, from the worker's counting thread, under the result's
+    job number; the counts of the last `KEEP_COUNTS` jobs are kept for whoever asks.
+    """
+
+    KEEP_COUNTS = 64
+
+    def __init__(self, context: Any, factory: EngineFactory, settings: Settings) -> None:
+        self.ready: cf.Future[str] = cf.Future()
+        self._jobs: dict[int, cf.Future[RewriteResult]] = {}
+        self._counts: OrderedDict[int, cf.Future[Accounting]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._last_job = worker.READY
+        self.lost = False
+        parent, child = socket.socketpair()
+        self.process = context.Process(target=worker.serve, args=(child, factory, settings),
+                                       name="wiretrim-engine", daemon=True)
+        try:
+            self.process.start()
+        finally:
+            child.close()
+        self.channel = Channel(parent, self._on_frame, self._on_closed)
+
+    def submit(self, op: str, args: Any, blob: bytes | None = None) -> cf.Future[Any]:
+        """Send one job; raises BrokenProcessPool when the worker is gone or its engine never started."""
+        if self.ready.done() and self.ready.exception() is not None:
+            raise BrokenProcessPool("the engine failed to start")
+        fut: cf.Future[Any] = cf.Future()
+        fut.set_running_or_notify_cancel()
+        with self._lock:
+            if self.lost:
+                raise BrokenProcessPool("the engine worker is gone")
+            self._last_job += 1
+            job = self._last_job
+            if op == "rewrite":
+                self._jobs[job] = fut
+                self._counts[job] = cf.Future()
+                while len(self._counts) > self.KEEP_COUNTS:
+                    _settle(self._counts.popitem(last=False)[1], False, LookupError("counts dropped"))
+        try:
+            self.channel.send((job, op, args), blob)
+        except ChannelClosedError:
+            self._on_closed()
+            raise BrokenProcessPool("the engine worker is gone") from None
+        return fut
+
+    def tokens(self, result: RewriteResult) -> cf.Future[Accounting] | None:
+        """The future of `result`'s token counts, or None when this worker has none for it."""
+        if not isinstance(result, WorkerResult):
+            return None
+        with self._lock:
+            return self._counts.get(result.job)
+
+    def _on_frame(self, message: tuple[int, Any, Any], blob: bytes) -> None:
+        """A reply (on the channel's reader thread)."""
+        job, status, value = message
+        if job == worker.READY:
+            _settle(self.ready, status is True, value)
+            return
+        with self._lock:
+            if status == "tokens":
+                fut = self._counts.get(job)
+            else:
+                fut = self._jobs.pop(job, None)
+                if status is True:
+                    fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+                    value = WorkerResult(**{**fields, "body": blob or None}, job=job)
+        if fut is not None:
+            _settle(fut, status is not False and not isinstance(value, BaseException), value)
+
+    def _on_closed(self) -> None:
+        with self._lock:
+            self.lost = True
+            waiting = [*self._jobs.values(), *self._counts.values(), self.ready]
+            self._jobs.clear()
+            self._counts.clear()
+        for fut in waiting:
+            _settle(fut, False, BrokenProcessPool("the engine worker is gone"))
+
+    def kill(self) -> None:
+        """Stop the worker now: it may be stuck in a job that never ends."""
+        if self.process.is_alive():
+            self.process.kill()
+        self.channel.close()
+        self.process.join(10)
+
+    def stop(self) -> None:
+        """Let an idle worker exit (it sees the channel close); kill it if it does not."""
+        self.channel.close()
+        self.process.join(5)
+        if self.process.is_alive():
+            self.kill()
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerResult(RewriteResult):
+    """A result from the worker process, with the job its token counts come under.
+
+    Its slots carry no text (`worker.light`): the proxy needs each slot's facts, and the
+    worker, which has the texts, counts their tokens.
+    """
+
+    job: int = 0
+
+
+def _settle(fut: cf.Future[Any], ok: bool, value: Any) -> None:
+    try:
+        if ok:
+            fut.set_result(value)
+        else:
+            fut.set_exception(value)
+    except cf.InvalidStateError:
+        pass  # already settled, or cancelled: counts nobody waited for
 
 
 RUNNERS: dict[str, type[Runner]] = {"process": ProcessRunner, "thread": ThreadRunner}

@@ -1,15 +1,22 @@
 """The side of the runner that lives where the engine lives: a worker process or a thread.
 
-Nothing here imports mitmproxy, so a worker process stays small. The process-pool
-functions at the bottom work on the one engine the pool's initializer built in that process.
+Nothing here imports mitmproxy, so a worker process stays small. `serve` at the bottom is
+the worker process's main function: one engine, frames in and out over a socket
+(`channel.py`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
+import queue
 import signal
+import socket
+import threading
 from collections.abc import Callable
 
-from wiretrim.compression import Engine, RewriteResult
+from wiretrim.addon import channel
+from wiretrim.compression import Engine, RewriteResult, measure
 from wiretrim.config import Settings
 
 EngineFactory = Callable[[Settings], Engine]
@@ -47,33 +54,91 @@ def run(engine: Engine, body: bytes, shape: str, shadow: bool) -> RewriteResult:
     return result
 
 
-# -- process-pool side ---------------------------------------------------------------------
+# -- worker-process side ---------------------------------------------------------------
 
-_engine: Engine | None = None
-
-
-def start(factory: EngineFactory, settings: Settings) -> None:
-    """Pool initializer: build this worker's engine (and its memo) once."""
-    global _engine
-    # Ctrl-C goes to the whole process group; the proxy shuts the pool down itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _engine = factory(settings)
+READY = 0  # the job id of the first frame: the engine is built (or failed to build)
 
 
-def _current() -> Engine:
-    if _engine is None:
-        raise RuntimeError("worker used before its initializer ran")
-    return _engine
+def light(result: RewriteResult) -> RewriteResult:
+    """`result` without its body and its slots' texts, which stay in the worker.
+
+    The proxy needs each slot's facts (path, reason, transforms, memo key, rewritten or not)
+    but not its text: only token counting reads that, and the worker counts. An empty original
+    with a one-character emitted text keeps `rewritten` true where it was.
+    """
+    slots = tuple(
+        dataclasses.replace(s, original="", emitted="\u2026" if s.rewritten else "") for s in result.slots
+    )
+    return dataclasses.replace(result, body=None, slots=slots)
 
 
-def ready() -> str:
-    """Warm-up job: returns once the engine is built (the pool starts its process lazily)."""
-    return type(_current()).__name__
+def serve(sock: socket.socket, factory: EngineFactory, settings: Settings) -> None:
+    """The worker process: build the engine, then answer frames until the proxy closes the socket.
+
+    Requests: ``(job, "rewrite", (shape, shadow))`` with the body as the blob, answered with
+    ``(job, True, light result)`` and the rewritten body as the blob (``(job, False, exception)``
+    when the engine raised), then ``(job, "tokens", Accounting or exception)`` once the counting
+    thread is done; ``(job, "record_original", keys)`` is not answered. The first frame out is
+    ``(READY, True, engine name)`` or ``(READY, False, exception)``. Token counts run in a second
+    thread: tiktoken releases the GIL, so a long count does not hold up the next rewrite.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the proxy stops us
+    lock = threading.Lock()
+
+    def reply(message: tuple[object, ...], blob: bytes | None = None) -> None:
+        with lock:
+            channel.send_blocking(sock, channel.pack(message, blob))
+
+    counts: queue.SimpleQueue[tuple[int, RewriteResult] | None] = queue.SimpleQueue()
+    try:
+        try:
+            engine = factory(settings)
+        except Exception as e:
+            reply((READY, False, _picklable(e)))
+            return
+        reply((READY, True, type(engine).__name__))
+        threading.Thread(target=_count, args=(engine, counts, reply), daemon=True).start()
+        stream = sock.makefile("rb")
+        while True:
+            try:
+                (job, op, args), blob = channel.read_frame(stream)
+            except channel.ChannelClosedError:
+                return
+            if op == "record_original":
+                engine.record_original(args)
+                continue
+            shape, shadow = args
+            try:
+                result = run(engine, blob, shape, shadow)
+            except Exception as e:
+                reply((job, False, _picklable(e)))
+                continue
+            reply((job, True, light(result)), result.body)
+            if result.slots:
+                counts.put((job, result))
+    except OSError:
+        return  # the proxy closed the channel (it is stopping, or replaced this worker)
+    finally:
+        counts.put(None)
 
 
-def rewrite(body: bytes, shape: str, shadow: bool) -> RewriteResult:
-    return run(_current(), body, shape, shadow)
+def _count(engine: Engine, jobs: queue.SimpleQueue[tuple[int, RewriteResult] | None],
+           reply: Callable[..., None]) -> None:
+    while (item := jobs.get()) is not None:
+        job, result = item
+        try:
+            counts: object = measure(result, engine.counter)
+        except Exception as e:
+            counts = _picklable(e)
+        try:
+            reply((job, "tokens", counts))
+        except OSError:
+            return  # the proxy closed the channel: this worker is on its way out
 
 
-def record_original(keys: tuple[bytes, ...]) -> None:
-    _current().record_original(keys)
+def _picklable(e: Exception) -> Exception:
+    try:
+        pickle.loads(pickle.dumps(e))
+    except Exception:
+        return RuntimeError(f"{type(e).__name__}: {e}")
+    return e

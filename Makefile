@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-install
 ARGS ?=
 
-.PHONY: venv run test lint constraints
+.PHONY: venv run test lint bench constraints
 
 venv: $(STAMP)
 
@@ -30,6 +30,11 @@ test: venv
 
 lint: venv
 	$(VENV)/bin/ruff check wiretrim tests
+
+# Figures for the engine, the addon and the proxy (README "Performance"); asserts nothing.
+# `make bench ARGS=--quick` takes about a minute and a half; corpus and sessions default to ../shared.
+bench: venv
+	$(VENV)/bin/wiretrim bench $(ARGS)
 
 # Re-pin after changing dependencies in pyproject.toml: keeps existing pins, adds new packages.
 constraints:

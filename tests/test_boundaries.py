@@ -46,3 +46,18 @@ def test_shape_names_match_the_endpoint_table():
 
     assert tuple(SHAPES) == SHAPE_NAMES
     assert all(shape.name == name for name, shape in SHAPES.items())
+
+
+def test_usage_ledger_prices_and_stats_import_no_mitmproxy():
+    """The response readers and the savings tools work without mitmproxy (`wiretrim stats` and
+    the usage parser are plain Python)."""
+    code = (
+        "import sys\n"
+        "import wiretrim.usage, wiretrim.ledger, wiretrim.prices, wiretrim.stats, wiretrim.chart\n"
+        "print(sorted(m for m in sys.modules if m == 'mitmproxy' or m.startswith('mitmproxy.')))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.strip() == "[]"

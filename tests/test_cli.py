@@ -76,6 +76,12 @@ def test_web_starts_mitmweb(tmp_path: Path, started: list[launch.Launch]) -> Non
     assert "wiretrim_mode=shadow" in plan.argv
 
 
+def test_metrics_port_flag_reaches_the_addon(tmp_path: Path, started: list[launch.Launch]) -> None:
+    assert cli.main(["web", "--metrics-port", "9464", "--confdir", str(tmp_path)]) == 0
+    (plan,) = started
+    assert "wiretrim_metrics_port=9464" in plan.argv
+
+
 def test_confdir_from_the_environment(
     tmp_path: Path, started: list[launch.Launch], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -60,6 +60,11 @@ def test_no_switch_leaves_the_mode_to_the_config() -> None:
     assert not any(s.startswith("wiretrim_mode") for s in sets(plan().argv))
 
 
+def test_metrics_port_becomes_the_addon_option_and_is_off_unless_given() -> None:
+    assert "wiretrim_metrics_port=9464" in sets(plan(metrics_port=9464).argv)
+    assert not any(s.startswith("wiretrim_metrics_port") for s in sets(plan().argv))
+
+
 def test_port_and_config_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     launch = plan(port=9001, config="conf/wt.yaml")

@@ -90,6 +90,7 @@ def _cmd_proxy(args: argparse.Namespace) -> int:
         allow_remote=args.allow_remote,
         web_host=getattr(args, "web_host", "127.0.0.1"),
         web_port=getattr(args, "web_port", 8081),
+        metrics_port=args.metrics_port,
         extra=tuple(args.extra),
     )
     confdir = paths.confdir(args.confdir)
@@ -136,6 +137,12 @@ def _cmd_certs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from wiretrim import doctor, paths
+
+    return doctor.main(paths.confdir(args.confdir), args.listen_host, args.port, args.config)
+
+
 def _cmd_addon_path(args: argparse.Namespace) -> int:
     from wiretrim.paths import ADDON_SCRIPT
 
@@ -144,6 +151,101 @@ def _cmd_addon_path(args: argparse.Namespace) -> int:
         return 1
     print(ADDON_SCRIPT)
     return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from wiretrim.bench.run import main as bench
+
+    return bench(args)
+
+
+def _console() -> Any:
+    """A rich console; when the output is not a terminal, wide enough for the tables."""
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def _ledger_path(args: argparse.Namespace) -> Path | None:
+    """--ledger, else the config's ledger path, else the one in the confdir; None if the config is bad."""
+    from wiretrim import paths
+
+    if args.ledger:
+        return Path(args.ledger)
+    settings = _settings_or_exit(args.config)
+    if settings is None:
+        return None
+    return paths.ledger(settings.ledger.path, paths.confdir(args.confdir))
+
+
+def _cmd_stats(args: argparse.Namespace) -> int:
+    import json
+    import sqlite3
+
+    from wiretrim import ledger, stats
+
+    path = _ledger_path(args)
+    if path is None:
+        return 2
+    try:
+        since = stats.parse_since(args.since) if args.since else None
+    except ValueError as e:
+        print(f"wiretrim: {e}", file=sys.stderr)
+        return 2
+    try:
+        entries = list(ledger.read(path, since))
+    except FileNotFoundError:
+        print(f"wiretrim: no ledger at {path} (the proxy writes it once it has seen an LLM request)",
+              file=sys.stderr)
+        return 1
+    except sqlite3.Error as e:
+        print(f"wiretrim: {path}: not a readable ledger ({e})", file=sys.stderr)
+        return 1
+    summary = stats.summarize(entries, args.by, since)
+    if args.json:
+        print(json.dumps({"ledger": str(path), **summary.as_dict()}, indent=2))
+    else:
+        stats.render(summary, str(path), _console())
+    if args.chart:
+        from wiretrim import chart
+
+        try:
+            chart.draw(entries, args.chart)
+        except (chart.ChartUnavailableError, ValueError) as e:
+            print(f"wiretrim: no chart: {e}", file=sys.stderr)
+            return 1
+        print(f"wiretrim: chart written to {args.chart}", file=sys.stderr)
+    return 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from wiretrim import prices
+    from wiretrim.compression import Engine
+    from wiretrim.compression.memo import MemoryMemo
+    from wiretrim.compression.tokens import TiktokenCounter
+    from wiretrim.tools import replay
+
+    overrides = {"compression": {"level": args.level}} if args.level else None
+    settings = _settings_or_exit(args.config, overrides)
+    if settings is None:
+        return 2
+    missing = [f for f in args.flowfile if not Path(f).is_file()]
+    if missing:
+        print(f"wiretrim: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        table = prices.load(settings.prices)
+    except prices.PriceError as e:
+        print(f"wiretrim: prices: {e}", file=sys.stderr)
+        return 2
+    counter = TiktokenCounter(settings.compression.encoding)
+    engine = Engine(settings.engine_settings(), counter, MemoryMemo())
+    console = Console(stderr=True)
+    out = replay.run(args.flowfile, engine, counter, table, settings.custom_endpoints(), console)
+    replay.render(out, _console())
+    return 1 if out.unreadable and not out.flows else 0
 
 
 def _proxy_options(p: argparse.ArgumentParser) -> None:
@@ -164,6 +266,8 @@ def _proxy_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", action="append", default=[], metavar="SPEC",
                    help="mitmproxy mode such as reverse:https://api.openai.com@8001 (repeatable)")
     p.add_argument("--confdir", help=_CONFDIR_HELP)
+    p.add_argument("--metrics-port", type=int, metavar="PORT",
+                   help="serve Prometheus metrics on 127.0.0.1:PORT (default: the config's metrics_port)")
     p.set_defaults(func=_cmd_proxy, extra=[])
 
 
@@ -209,6 +313,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("addon-path", help="print the addon script's path, for mitmdump/mitmweb -s")
     p.set_defaults(func=_cmd_addon_path)
+
+    p = sub.add_parser("doctor", help="check the set-up: CA, trust, port, config, versions, engine")
+    p.add_argument("--confdir", help=_CONFDIR_HELP)
+    p.add_argument("-p", "--port", type=int, default=8080, help="the proxy port to check (default 8080)")
+    p.add_argument("--listen-host", default="127.0.0.1", help="the address to check (default 127.0.0.1)")
+    p.add_argument("--config", help="wiretrim YAML config (default: $WIRETRIM_CONFIG or ./wiretrim.yaml)")
+    p.set_defaults(func=_cmd_doctor)
+
+    p = sub.add_parser("stats", help="what the proxy saved, from its ledger: a table, JSON or a chart")
+    p.add_argument("--since", help="only requests since a span ago (7d, 12h, 30m, 2w) or a date (2026-11-01)")
+    p.add_argument("--by", choices=("provider", "model", "day"), default="provider",
+                   help="one row per provider, model or day (default provider)")
+    p.add_argument("--chart", metavar="PNG", help="also write a chart of savings over time to this PNG")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
+    p.add_argument("--ledger", help="the ledger file (default: the config's ledger.path, else the confdir's)")
+    p.add_argument("--config", help="wiretrim YAML config (for ledger.path)")
+    p.add_argument("--confdir", help=_CONFDIR_HELP)
+    p.set_defaults(func=_cmd_stats)
+
+    p = sub.add_parser("replay", help="what the proxy would have saved on recorded flows (mitmdump -w files)")
+    p.add_argument("flowfile", nargs="+", help="mitmproxy flow files")
+    p.add_argument("--config", help="wiretrim YAML config (compression settings, endpoints, prices)")
+    p.add_argument("--level", choices=("lossless", "balanced", "aggressive"))
+    p.set_defaults(func=_cmd_replay)
+
+    from wiretrim.bench.run import add_arguments as bench_arguments
+
+    p = sub.add_parser("bench", help="measure the engine, the addon and the proxy; print one report")
+    bench_arguments(p)
+    p.set_defaults(func=_cmd_bench)
     return parser
 
 

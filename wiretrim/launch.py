@@ -41,6 +41,7 @@ class LaunchRequest:
     allow_remote: bool = False
     web_host: str = "127.0.0.1"
     web_port: int = 8081
+    metrics_port: int | None = None  # None: the config's metrics_port
     extra: tuple[str, ...] = ()  # after `--`, passed through last
 
 
@@ -156,6 +157,8 @@ def build(req: LaunchRequest, settings: Settings, confdir: Path, script: Path) -
         argv += ["--set", f"wiretrim_config={Path(req.config).resolve()}"]
     for spec in req.endpoints:
         argv += ["--set", f"wiretrim_endpoint={spec}"]
+    if req.metrics_port is not None:
+        argv += ["--set", f"wiretrim_metrics_port={req.metrics_port}"]
 
     if _flag_values(extra, ("--ignore-hosts",), "ignore_hosts"):
         warnings.append("--ignore-hosts given: mitmproxy decrypts every other host (no --allow-hosts list)")

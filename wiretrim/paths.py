@@ -9,6 +9,7 @@ from pathlib import Path
 CONFDIR_ENV = "WIRETRIM_CONFDIR"
 HOME_CONFDIR = "~/.wiretrim"
 ADDON_SCRIPT = Path(__file__).resolve().parent / "addon" / "script.py"
+LEDGER_FILE = "wiretrim-ledger.sqlite"
 
 
 def checkout_root(package_dir: Path | None = None) -> Path | None:
@@ -38,4 +39,11 @@ def confdir(explicit: str | os.PathLike[str] | None = None, env: Mapping[str, st
     return Path(HOME_CONFDIR).expanduser().resolve()
 
 
-__all__ = ["ADDON_SCRIPT", "CONFDIR_ENV", "checkout_root", "confdir"]
+def ledger(configured: str | os.PathLike[str] | None, confdir_path: str | os.PathLike[str]) -> Path:
+    """The savings ledger's file: the configured path, else ``wiretrim-ledger.sqlite`` in the confdir."""
+    if configured:
+        return Path(configured).expanduser()
+    return Path(confdir_path).expanduser() / LEDGER_FILE
+
+
+__all__ = ["ADDON_SCRIPT", "CONFDIR_ENV", "LEDGER_FILE", "checkout_root", "confdir", "ledger"]

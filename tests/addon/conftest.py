@@ -39,7 +39,8 @@ def write_config(tmp_path: Path) -> Callable[..., str]:
         if raw is not None:
             path.write_text(raw)
             return str(path)
-        base: dict[str, Any] = {"executor": "thread"}
+        # The ledger in the test's directory, never in ~/.mitmproxy (taddons' confdir).
+        base: dict[str, Any] = {"executor": "thread", "ledger": {"path": str(tmp_path / "ledger.sqlite")}}
         for key, value in (data or {}).items():
             if isinstance(value, dict) and isinstance(base.get(key), dict):
                 base[key] = {**base[key], **value}

@@ -418,7 +418,11 @@ async def test_streams_are_streamed_in_every_mode(make_harness: Make, mode: str)
     flow = await h.send(OPENAI_URL, openai_tool_chat(stream=True))
     flow.response = tutils.tresp(headers=http.Headers(content_type="text/event-stream"), content=b"")
     h.addon.responseheaders(flow)
-    assert flow.response.stream is True
+    if mode == "off":
+        assert flow.response.stream is True
+    else:  # matched: a tap that reads the usage and hands every chunk on as it is
+        chunk = b'data: {"choices": []}\n\n'
+        assert callable(flow.response.stream) and flow.response.stream(chunk) is chunk
     buffered = await h.send(OPENAI_URL, small_chat())
     buffered.response = tutils.tresp()  # has a content-length
     h.addon.responseheaders(buffered)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,9 @@ import certifi
 import pytest
 import yaml
 from mitmproxy import http, options
+from mitmproxy.master import Master
 from mitmproxy.tools.dump import DumpMaster
+from mitmproxy.tools.web.master import WebMaster
 
 from tests.e2e.tls import TestPKI, make_pki
 from tests.e2e.upstream import Upstream
@@ -108,14 +111,25 @@ class _Started:
         self.event.set()
 
 
+WEB_PASSWORD = "wiretrim-test-ui"  # mitmweb's UI password when a test starts it with web=True
+
+
+def free_port() -> int:
+    """For mitmweb's UI, which cannot report the port it got for 0."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @dataclass
 class Proxy:
-    master: DumpMaster
+    master: Master
     addon: Wiretrim
     port: int
     url: str
     bundle: Path  # certifi roots + the proxy's CA: what SSL_CERT_FILE points to
     client: Recorder
+    web_url: str | None = None  # mitmweb's UI (web=True), without the password
 
     def set(self, **opts: Any) -> None:
         self.master.options.update(**opts)
@@ -125,19 +139,24 @@ class Proxy:
 async def start_proxy(
     pki: TestPKI, confdir: Path, upstream: Upstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Callable[..., Any]]:
-    """`await start_proxy(config_dict, mode="on", factory=None)`: a running proxy with the addon;
-    HTTPS_PROXY and SSL_CERT_FILE are set for clients of this test."""
-    started: list[tuple[DumpMaster, asyncio.Task[None], Wiretrim]] = []
+    """`await start_proxy(config_dict, mode="on", factory=None)`: a running proxy with the addon
+    (under mitmweb with web=True); HTTPS_PROXY and SSL_CERT_FILE are set for clients of this test."""
+    started: list[tuple[Master, asyncio.Task[None], Wiretrim]] = []
 
     async def start(config: dict[str, Any] | None = None, *, mode: str = "on", factory: Any = None,
-                    endpoints: list[str] | None = None) -> Proxy:
+                    endpoints: list[str] | None = None, web: bool = False) -> Proxy:
         cfg = tmp_path / "wiretrim.yaml"
         cfg.write_text(yaml.safe_dump(config or {}))
         opts = options.Options(
             listen_host="127.0.0.1", listen_port=0, confdir=str(confdir),
             ssl_verify_upstream_trusted_ca=str(pki.ca_cert),
         )
-        master = DumpMaster(opts, with_termlog=False, with_dumper=False)
+        master: Master
+        if web:
+            master = WebMaster(opts, with_termlog=False)
+            master.options.update(web_port=free_port(), web_password=WEB_PASSWORD, web_open_browser=False)
+        else:
+            master = DumpMaster(opts, with_termlog=False, with_dumper=False)
         # Lazy: no connection to the real host at CONNECT time (there is no internet here).
         master.options.update(connection_strategy="lazy")
         addon = Wiretrim(engine_factory=factory)
@@ -161,7 +180,8 @@ async def start_proxy(
         monkeypatch.setenv("HTTPS_PROXY", url)
         monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
         started.append((master, task, addon))
-        return Proxy(master, addon, port, url, bundle, recorder)
+        web_url = f"http://127.0.0.1:{master.options.web_port}" if web else None
+        return Proxy(master, addon, port, url, bundle, recorder, web_url)
 
     yield start
     for master, task, addon in started:

@@ -2,8 +2,9 @@
 
 `requestheaders` removes the bypass header and matches the endpoint; `request` runs the
 rewrite off the event loop (`rewrite.py`); `responseheaders` streams what must stream and
-feeds the circuit breaker. Token accounting and the log line come after the request has
-gone upstream.
+feeds the circuit breaker; `response` and `error` hand the usage the response reported to
+the bookkeeper (`bookkeeper.py`). Token accounting, the log line and the ledger entry come
+after the request has gone upstream.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.exceptions import OptionsError
 from mitmproxy.hooks import UpdateHook
 
+from wiretrim import tracebacks
 from wiretrim.addon import breaker as breakers
-from wiretrim.addon import gate, options, report, streaming
+from wiretrim.addon import gate, options, report, streaming, views
+from wiretrim.addon.bookkeeper import Bookkeeper
 from wiretrim.addon.breaker import Breaker
 from wiretrim.addon.options import Setup
 from wiretrim.addon.report import Outcome
@@ -41,15 +44,18 @@ class Wiretrim:
         self.counter = counter
         self.setup: Setup | None = None  # replaced whole, never edited in place
         self.breaker = Breaker()
+        self.books = Bookkeeper()
         self._tickets: weakref.WeakKeyDictionary[http.HTTPFlow, Job] = weakref.WeakKeyDictionary()
         self._tasks: set[asyncio.Task[None]] = set()
         self._running = False
         self._failed = False  # a start-up configuration error was logged
+        self._view: object | None = None  # the `wiretrim` content view this instance registered
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def load(self, loader: Loader) -> None:
         options.add_options(loader)
+        self._view = views.register()
 
     def configure(self, updated: set[str]) -> None:
         if not updated & options.NAMES:
@@ -67,8 +73,8 @@ class Wiretrim:
             return
         self.setup = new
         self._failed = False
-        if old is not None and old.runner is not new.runner:
-            old.runner.close()
+        if old is not None:
+            options.retire(old, new)
         if old is not None and old.mode != new.mode:
             logger.info("wiretrim: mode %s -> %s (from the next request)", old.mode, new.mode)
 
@@ -88,15 +94,21 @@ class Wiretrim:
 
     def done(self) -> None:
         # Sync: mitmproxy calls `done` from sync code when a script is unloaded or reloaded.
+        if self._view is not None:
+            views.unregister(self._view)
+            self._view = None
         for task in list(self._tasks):
             task.cancel()  # pending accounting only; every request has already gone upstream
         if self.setup is not None:
-            self.setup.runner.close()
+            options.close(self.setup)  # the ledger writes what it was given first
 
     async def settled(self) -> None:
         """Wait until the accounting and shadow work of past requests is done (for tests)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            # gather() of finished tasks returns without yielding; yield so that their done
+            # callbacks (which remove them from the set) run.
+            await asyncio.sleep(0)
 
     # -- hooks ----------------------------------------------------------------------------
 
@@ -116,6 +128,7 @@ class Wiretrim:
         if job is None or flow.response or flow.error or not flow.live:
             return
         job = job.begin()
+        self.books.open(flow, job)
         try:
             if job.setup.mode == "shadow":
                 taken = job.take(flow.request)  # read now: later addons may edit the request
@@ -128,14 +141,16 @@ class Wiretrim:
                 outcome = await job.run_on(flow.request, self.breaker)
         except Exception as e:
             # The one broad except: the original body goes out, whatever went wrong.
-            logger.debug("wiretrim: rewrite failed", exc_info=True)
+            # Never exc_info: an exception's message may quote the prompt (tracebacks.py).
+            logger.debug("wiretrim: rewrite failed: %s", tracebacks.scrubbed(e))
             outcome = job.failed(type(e).__name__)
         self._report(flow, job, outcome)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         assert flow.response is not None
         if streaming.wanted(flow):
-            flow.response.stream = True  # never a callable: the bytes must pass unchanged
+            # True, or a tap that hands every chunk on unchanged while reading the usage.
+            flow.response.stream = self.books.tap(flow) or True
         seen = flow.metadata.get(report.KEY)
         if not seen or not seen.get("rewritten") or self.setup is None:
             return
@@ -148,8 +163,14 @@ class Wiretrim:
                 seen["provider"], seen["model"] or "-", flow.response.status_code, cfg.cooldown_s,
             )
 
+    def response(self, flow: http.HTTPFlow) -> None:
+        if self.books.pending(flow):
+            self._spawn(self.books.answered(flow))  # never awaited here: the client is waiting
+
     def error(self, flow: http.HTTPFlow) -> None:
         self._tickets.pop(flow, None)
+        if self.books.pending(flow):
+            self._spawn(self.books.answered(flow))
 
     # -- after the request went upstream --------------------------------------------------
 
@@ -159,12 +180,13 @@ class Wiretrim:
             self._spawn(self._account(flow, job, outcome))
         else:
             report.log(flow, outcome)
+            self.books.reported(flow, outcome, None)
 
     async def _shadow(self, flow: http.HTTPFlow, job: Job, taken: Taken) -> None:
         try:
             outcome = await job.run_shadow(taken)
         except Exception as e:
-            logger.debug("wiretrim: shadow rewrite failed", exc_info=True)
+            logger.debug("wiretrim: shadow rewrite failed: %s", tracebacks.scrubbed(e))
             outcome = job.failed(type(e).__name__)
         self._report(flow, job, outcome)
 
@@ -173,11 +195,12 @@ class Wiretrim:
         assert outcome.result is not None
         acc = None
         try:
-            acc = await asyncio.to_thread(job.setup.accountant.measure, outcome.result)
-        except Exception:
-            logger.debug("wiretrim: token accounting failed", exc_info=True)
+            acc = await job.setup.accountant.count(outcome.result, job.setup.runner)
+        except Exception as e:
+            logger.debug("wiretrim: token accounting failed: %s", tracebacks.scrubbed(e))
         report.record(flow, outcome, acc)
         report.log(flow, outcome, acc)
+        self.books.reported(flow, outcome, acc)
         if ctx.master is not None:
             ctx.master.addons.trigger(UpdateHook([flow]))  # mitmweb shows the final comment
 

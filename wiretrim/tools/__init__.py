@@ -1,0 +1,1 @@
+"""Commands that read mitmproxy's files (flow dumps) outside a running proxy."""

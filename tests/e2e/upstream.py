@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +42,8 @@ class Reply:
     body: bytes = b""  # sent with Content-Length unless `events` is set
     events: list[bytes] | None = None  # sent one chunk each (Transfer-Encoding: chunked)
     interval_s: float = 0.0  # pause between events (pacing, not synchronisation)
+    reset_after: int | None = None  # send this many events, then reset the connection (TCP RST)
+    reset_when: threading.Event | None = None  # ... once this is set (the client saw them)
 
 
 @dataclass
@@ -200,6 +203,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self.rfile.readline()
         return self.rfile.read(int(self.headers.get("content-length") or 0))
 
+    def _reset(self, reply: Reply) -> None:
+        """Abort the connection mid-response: linger 0 makes close() send a RST, not a FIN."""
+        if reply.reset_when is not None:
+            reply.reset_when.wait(10)
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
     def _handle(self) -> None:
         up = self.server.upstream
         req = Received(self.command, self.path, list(self.headers.items()), self._read_body())
@@ -223,6 +234,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.flush()
             for i, event in enumerate(reply.events):
+                if i == reply.reset_after:
+                    self._reset(reply)
+                    return
                 if i and reply.interval_s:
                     time.sleep(reply.interval_s)  # pacing of the stream under test
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import re
@@ -20,6 +21,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from tests.compression import fuzzing
 from tests.compression.support import (
     OPEN_GATES,
     ScriptedTextEngine,
@@ -29,6 +31,7 @@ from tests.compression.support import (
     make_engine,
     masked,
 )
+from wiretrim.compression import EngineSettings, measure
 from wiretrim.compression.jsonspan import Document, Path
 from wiretrim.compression.memo import MemoryMemo
 from wiretrim.compression.shapes import get as get_shape
@@ -175,3 +178,57 @@ def check_any_object(shape_name: str, value: dict[str, Any]) -> None:
         new_value = json.loads(result.body)
         paths = [s.path for s in shape.slots(value)]
         assert masked(new_value, paths) == masked(value, paths)
+
+
+# -- the real engine: real transforms and tokenizer (issue 8) ----------------------------------
+
+
+def with_texts(case: tuple[dict[str, Any], dict[Path, str]], texts: list[str | None]
+               ) -> tuple[dict[str, Any], dict[Path, str]]:
+    """The case with the slot strings replaced, in path order, by `texts` (None keeps one)."""
+    body, expected = case
+    body = copy.deepcopy(body)
+    for path, text in zip(sorted(expected, key=repr), texts, strict=False):
+        if text is not None:
+            parent = get_path(body, path[:-1])
+            parent[path[-1]] = text
+    return body, expected
+
+
+def check_real_engine(shape_name: str, case: tuple[dict[str, Any], dict[Path, str]], style: Style,
+                      settings: EngineSettings) -> tuple[bytes, bool]:
+    """The real engine on one body: no exception, the structure and every byte outside the
+    rewritten slots kept, the same bytes again (memo) and from a new engine, and never more
+    tokens than the input (nor more bytes, at the default gates). Returns the body it checked
+    and whether it was rewritten."""
+    body, expected = case
+    raw = dump(body, style)
+    engine = fuzzing.engine(settings)
+    result = engine.rewrite(raw, shape_name)
+    if style.dup_object is not None and has_duplicate_keys(raw):
+        assert (result.body, result.skipped) == (None, "duplicate_keys")
+        return raw, False
+    if result.skipped:
+        assert result.body is None
+        return raw, False
+    out = result.body
+    assert engine.rewrite(raw, shape_name).body == out  # again, through the memo
+    assert fuzzing.engine(settings).rewrite(raw, shape_name).body == out  # a new engine
+    rewritten = {o.path: o.emitted for o in result.slots if o.rewritten}
+    assert set(rewritten) <= set(expected)
+    if out is None:
+        assert not rewritten
+        return raw, False
+    acc = measure(result, fuzzing.counter())
+    assert all(s.after < s.before for s in acc.slots if s.path in rewritten), "a rewritten slot costs more"
+    assert acc.tokens_after < acc.tokens_before
+    if settings.min_saved_tokens >= EngineSettings().min_saved_tokens:
+        # With gates at their defaults the bytes shrink too. With a 1-token gate a marker may
+        # replace a short text of costly characters: fewer tokens, a few more bytes.
+        assert len(out) <= len(raw), "the rewritten body is larger"
+    value, new_value = json.loads(raw), json.loads(out)
+    assert masked(new_value, expected) == masked(value, expected)
+    for path, text in rewritten.items():
+        assert get_path(new_value, path) == text
+    check_bytes(raw, value, out, new_value, list(expected), set(rewritten))
+    return raw, True

@@ -23,7 +23,16 @@ class TokenCounter(Protocol):
 
 
 class TiktokenCounter:
-    """Exact counts with one tiktoken encoding; `encode_ordinary`, so special-token text is plain text."""
+    """Exact counts with one tiktoken encoding; `encode_ordinary`, so special-token text is plain text.
+
+    A long text is counted in pieces cut where the encodings' pre-tokenizers always cut (after
+    a line break that a non-space character follows), so the sum is the exact count, while
+    tiktoken's list of token ids, several times the size of the text, only ever exists for one
+    piece. The cache of counts is bounded in entries and in characters held.
+    """
+
+    PIECE_CHARS = 64 * 1024
+    CACHE_CHARS = 16 * 1024 * 1024  # a text longer than this is counted, not cached
 
     def __init__(self, encoding: str = "auto", cache_size: int = 4096) -> None:
         import tiktoken
@@ -32,6 +41,7 @@ class TiktokenCounter:
         self._encoding = tiktoken.get_encoding(self.name)
         self._cache: OrderedDict[str, int] = OrderedDict()
         self._cache_size = cache_size
+        self._cache_chars = 0
         self._lock = threading.Lock()
 
     def count(self, text: str) -> int:
@@ -42,12 +52,42 @@ class TiktokenCounter:
             if hit is not None:
                 self._cache.move_to_end(text)
                 return hit
-        n = len(self._encoding.encode_ordinary(text))
-        with self._lock:
-            self._cache[text] = n
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+        n = sum(len(self._encoding.encode_ordinary(piece)) for piece in pieces(text, self.PIECE_CHARS))
+        if len(text) <= self.CACHE_CHARS:
+            with self._lock:
+                if text not in self._cache:
+                    self._cache[text] = n
+                    self._cache_chars += len(text)
+                while len(self._cache) > self._cache_size or self._cache_chars > self.CACHE_CHARS:
+                    self._cache_chars -= len(self._cache.popitem(last=False)[0])
         return n
+
+
+def pieces(text: str, size: int) -> list[str]:
+    """`text` cut into pieces of about `size` characters, each cut right after a line break that
+    a non-whitespace character follows: no pre-token of cl100k or o200k spans such a cut (a run
+    of line breaks, or of whitespace ending in one, is one pre-token; a word never starts with
+    a line break). A text without such a place stays whole."""
+    out: list[str] = []
+    start = 0
+    while len(text) - start > size:
+        cut = _cut_after(text, start + size)
+        if cut < 0:
+            break
+        out.append(text[start:cut])
+        start = cut
+    out.append(text[start:])
+    return out
+
+
+def _cut_after(text: str, at: int) -> int:
+    """The first safe cut at or after `at`, -1 if none."""
+    i = text.find("\n", at - 1)
+    while i != -1 and i + 1 < len(text):
+        if not text[i + 1].isspace():
+            return i + 1
+        i = text.find("\n", i + 1)
+    return -1
 
 
 def o200k_cached() -> bool:

@@ -4,6 +4,7 @@ in whichever order they finish; streamed responses pass through its tap unchange
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,6 +84,38 @@ async def test_the_response_may_finish_before_the_token_count(make_harness: Make
     h.addon.response(flow)
     (row,) = await rows(h)
     assert (row.mode, row.action, row.input_tokens, row.latency_ms) == ("shadow", "compressed", 2000, 0.0)
+
+
+async def test_the_outcome_may_come_while_the_usage_is_read(
+    make_harness: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The accounting starts with the response, so both finish around the same time: an
+    outcome that lands while the response body is still being read waits for its usage."""
+    from wiretrim.addon import bookkeeper
+
+    outcome_in = threading.Event()
+    reported, read_body = bookkeeper.Bookkeeper.reported, bookkeeper.read_body
+
+    def reported_then_signal(self: bookkeeper.Bookkeeper, *args: object) -> None:
+        reported(self, *args)
+        outcome_in.set()
+
+    def read_after_the_outcome(*args: object) -> object:
+        assert outcome_in.wait(10)
+        return read_body(*args)
+
+    monkeypatch.setattr(bookkeeper.Bookkeeper, "reported", reported_then_signal)
+    monkeypatch.setattr(bookkeeper, "read_body", read_after_the_outcome)
+    h = make_harness(EAGER)
+    await h.addon.setup.runner.started()
+    flow = api_flow(OPENAI_URL, openai_tool_chat())
+    h.addon.requestheaders(flow)
+    await h.addon.request(flow)
+    flow.response = json_response({"model": "gpt-4o-mini", "choices": [], "usage": USAGE})
+    h.addon.responseheaders(flow)
+    h.addon.response(flow)
+    (row,) = await rows(h)
+    assert row.action == "compressed" and row.input_tokens == 2000
 
 
 async def test_a_failed_flow_gets_a_row_without_status(make_harness: Make) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import logging
@@ -11,7 +12,7 @@ import pytest
 from mitmproxy import http
 from mitmproxy.exceptions import OptionsError
 from mitmproxy.net import encoding
-from mitmproxy.test import taddons, tutils
+from mitmproxy.test import taddons, tflow, tutils
 
 from tests.addon import fakes
 from tests.addon.bodies import (
@@ -283,6 +284,65 @@ async def test_a_breaker_skip_keeps_the_memo_honest(harness: Harness) -> None:
     later = await harness.send(OPENAI_URL, body_b)
     assert later.request.raw_content == body_b
     assert meta(later)["action"] == "unchanged"
+
+
+async def test_accounting_waits_for_the_response(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    """Counting tokens and logging happen once the response is in, not while the request is on its
+    way upstream (the proxy and the worker leave the CPU to it)."""
+    caplog.set_level(logging.INFO, "wiretrim")
+    await harness.addon.setup.runner.started()
+    flow = api_flow(OPENAI_URL, encode(openai_tool_chat()))
+    harness.addon.requestheaders(flow)
+    await harness.addon.request(flow)
+    await asyncio.sleep(0.2)  # time enough for an accounting that started early to finish
+    assert meta(flow)["action"] == "compressed" and meta(flow)["tokens_before"] is None
+    assert not [r for r in caplog.records if "action=compressed" in r.getMessage()]
+    flow.response = tutils.tresp()
+    harness.addon.responseheaders(flow)
+    harness.addon.response(flow)
+    await harness.addon.settled()
+    assert meta(flow)["tokens_before"] > meta(flow)["tokens_after"]
+    assert [r for r in caplog.records if "action=compressed" in r.getMessage()]
+
+
+async def test_a_failed_flow_is_accounted_too(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "wiretrim")
+    await harness.addon.setup.runner.started()
+    flow = api_flow(OPENAI_URL, encode(openai_tool_chat()))
+    harness.addon.requestheaders(flow)
+    await harness.addon.request(flow)
+    flow.error = tflow.terr()
+    harness.addon.error(flow)
+    for _ in range(50):
+        if meta(flow)["tokens_before"] is not None:
+            break
+        await asyncio.sleep(0.01)  # the thread runner counts in a thread
+    assert meta(flow)["tokens_before"] > meta(flow)["tokens_after"]
+
+
+async def test_plain_mitmdump_keeps_no_copy_of_the_original_body() -> None:
+    """The original is kept for the view only where flows outlive their request."""
+    from mitmproxy.options import Options
+    from mitmproxy.tools.dump import DumpMaster
+
+    from wiretrim.addon.hooks import keeps_flows
+
+    master = DumpMaster(Options(), with_termlog=False, with_dumper=False)
+    assert not keeps_flows(master)
+    master.options.update(save_stream_file="flows.mitm")
+    assert keeps_flows(master)
+    with taddons.context() as tctx:
+        assert keeps_flows(tctx.master)  # mitmweb's and the console's masters are no DumpMaster
+
+
+async def test_under_mitmdump_the_rewrite_still_goes_out_without_the_original(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("wiretrim.addon.hooks.keeps_flows", lambda master: False)
+    client = encode(openai_tool_chat())
+    flow = await harness.send(OPENAI_URL, client)
+    assert meta(flow)["action"] == "compressed" and "original" not in meta(flow)
+    assert flow.request.raw_content != client
 
 
 # -- modes ------------------------------------------------------------------------------

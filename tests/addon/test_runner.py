@@ -21,6 +21,7 @@ from wiretrim.addon.runner import (
     ThreadRunner,
     WorkerLostError,
 )
+from wiretrim.addon.worker import Uncounted
 from wiretrim.compression import measure
 from wiretrim.config import Settings
 
@@ -68,6 +69,33 @@ async def test_the_worker_counts_the_tokens_and_keeps_the_slot_texts(runners: Ca
     assert result.body == direct.body
     assert {s.original for s in result.slots} == {""}  # the texts stayed in the worker
     assert [s.rewritten for s in result.slots] == [s.rewritten for s in direct.slots]
+
+
+async def test_counts_of_a_result_pushed_out_of_the_worker_are_a_lookup_error(
+    runners: Callable[..., Any],
+) -> None:
+    runner = await runners("process")
+    first = await runner.rewrite(body("first"), SHAPE, shadow=False, budget_s=30)
+    for i in range(Uncounted.MAX_RESULTS):
+        await runner.rewrite(body(f"later-{i}"), SHAPE, shadow=False, budget_s=30)
+    with pytest.raises(LookupError):
+        await runner.tokens(first)
+    last = await runner.rewrite(body("last"), SHAPE, shadow=False, budget_s=30)
+    assert (await runner.tokens(last)).tokens_saved > 0
+
+
+def test_uncounted_results_are_bounded_by_number_and_by_characters(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = fakes.light_engine(settings())
+    result = engine.rewrite(body("a"), SHAPE)
+    chars = sum(len(s.original) + len(s.emitted) for s in result.slots)
+    monkeypatch.setattr(Uncounted, "MAX_CHARS", 2 * chars)
+    kept = Uncounted()
+    for job in range(1, 4):
+        kept.put(job, result)
+    assert len(kept) == 2 and kept.pop(1) is None and kept.pop(3) is result
+    monkeypatch.setattr(Uncounted, "MAX_CHARS", 0)
+    kept.put(4, result)  # larger than the bound alone: kept until the next one comes
+    assert len(kept) == 1 and kept.pop(4) is result
 
 
 @pytest.mark.parametrize("kind", ["thread", "process"])

@@ -46,7 +46,8 @@ class _Open:
     tap: Tap | None = None
     outcome: Outcome | None = None
     acc: Accounting | None = None
-    answered: bool = False
+    answering: bool = False  # the usage is being read
+    answered: bool = False  # ... and has been
     status: int | None = None
     usage: Usage | None = None
     closed: bool = field(default=False)
@@ -85,9 +86,9 @@ class Bookkeeper:
     async def answered(self, flow: http.HTTPFlow) -> None:
         """The response is complete, or the flow failed: read its usage off the event loop."""
         books = self._open.get(flow)
-        if books is None or books.answered:
+        if books is None or books.answering:
             return
-        books.answered = True
+        books.answering = True
         response = flow.response
         books.status = response.status_code if response is not None and flow.error is None else None
         try:
@@ -99,6 +100,7 @@ class Bookkeeper:
                     response.headers.get("content-type"), response.headers.get("content-encoding"),
                 )
         finally:
+            books.answered = True  # only now: the outcome may come while the usage is read
             self._close_if_done(flow, books)
 
     def _close_if_done(self, flow: http.HTTPFlow, books: _Open) -> None:

@@ -3,8 +3,9 @@
 `requestheaders` removes the bypass header and matches the endpoint; `request` runs the
 rewrite off the event loop (`rewrite.py`); `responseheaders` streams what must stream and
 feeds the circuit breaker; `response` and `error` hand the usage the response reported to
-the bookkeeper (`bookkeeper.py`). Token accounting, the log line and the ledger entry come
-after the request has gone upstream.
+the bookkeeper (`bookkeeper.py`). Token accounting, the log line and the ledger entry wait
+until the response is in (or the flow failed): while the request is on its way the proxy
+and the engine worker do nothing else for it, so the client does not wait on bookkeeping.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from mitmproxy import ctx, http
 from mitmproxy.addonmanager import Loader
 from mitmproxy.exceptions import OptionsError
 from mitmproxy.hooks import UpdateHook
+from mitmproxy.master import Master
+from mitmproxy.tools.dump import DumpMaster
 
 from wiretrim import tracebacks
 from wiretrim.addon import breaker as breakers
@@ -47,6 +50,10 @@ class Wiretrim:
         self.books = Bookkeeper()
         self._tickets: weakref.WeakKeyDictionary[http.HTTPFlow, Job] = weakref.WeakKeyDictionary()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Outcomes whose accounting waits for the response (see `_report`).
+        self._unaccounted: weakref.WeakKeyDictionary[http.HTTPFlow, tuple[Job, Outcome]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._running = False
         self._failed = False  # a start-up configuration error was logged
         self._view: object | None = None  # the `wiretrim` content view this instance registered
@@ -103,8 +110,11 @@ class Wiretrim:
             options.close(self.setup)  # the ledger writes what it was given first
 
     async def settled(self) -> None:
-        """Wait until the accounting and shadow work of past requests is done (for tests)."""
-        while self._tasks:
+        """Account now for requests still waiting for their response, and wait until the
+        accounting and shadow work of past requests is done (for tests)."""
+        while self._tasks or self._unaccounted:
+            for flow in list(self._unaccounted):
+                self._account_later(flow)
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
             # gather() of finished tasks returns without yielding; yield so that their done
             # callbacks (which remove them from the set) run.
@@ -164,20 +174,29 @@ class Wiretrim:
             )
 
     def response(self, flow: http.HTTPFlow) -> None:
+        # Spawned, never awaited here: the client is waiting for this response.
+        self._account_later(flow)
         if self.books.pending(flow):
-            self._spawn(self.books.answered(flow))  # never awaited here: the client is waiting
+            self._spawn(self.books.answered(flow))
 
     def error(self, flow: http.HTTPFlow) -> None:
         self._tickets.pop(flow, None)
+        self._account_later(flow)
         if self.books.pending(flow):
             self._spawn(self.books.answered(flow))
 
     # -- after the request went upstream --------------------------------------------------
 
     def _report(self, flow: http.HTTPFlow, job: Job, outcome: Outcome) -> None:
+        if not keeps_flows(getattr(ctx, "master", None)):
+            # Nobody can open the view: let the body the client sent be freed with the request.
+            outcome.original = outcome.would_send = None
         report.record(flow, outcome)  # now: the breaker reads it when the response comes
         if outcome.needs_accounting():
-            self._spawn(self._account(flow, job, outcome))
+            if _answered(flow):  # a shadow rewrite may end after the response
+                self._spawn(self._account(flow, job, outcome))
+            else:
+                self._unaccounted[flow] = (job, outcome)
         else:
             report.log(flow, outcome)
             self.books.reported(flow, outcome, None)
@@ -189,6 +208,11 @@ class Wiretrim:
             logger.debug("wiretrim: shadow rewrite failed: %s", tracebacks.scrubbed(e))
             outcome = job.failed(type(e).__name__)
         self._report(flow, job, outcome)
+
+    def _account_later(self, flow: http.HTTPFlow) -> None:
+        waiting = self._unaccounted.pop(flow, None)
+        if waiting is not None:
+            self._spawn(self._account(flow, *waiting))
 
     async def _account(self, flow: http.HTTPFlow, job: Job, outcome: Outcome) -> None:
         """Exact token counts, then the log line and the final comment."""
@@ -208,3 +232,14 @@ class Wiretrim:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _answered(flow: http.HTTPFlow) -> bool:
+    """The response is complete, or the flow failed."""
+    return flow.error is not None or (flow.response is not None and flow.response.timestamp_end is not None)
+
+
+def keeps_flows(master: Master | None) -> bool:
+    """True when finished flows can still be looked at: in mitmweb or the console, or saved
+    by ``mitmdump -w``. Plain mitmdump drops each flow once it is done."""
+    return not isinstance(master, DumpMaster) or bool(master.options.save_stream_file)

@@ -314,8 +314,8 @@ class _Worker:
 
     A job's future is marked running as soon as it is sent: the worker may start it at any
     moment, so it cannot be cancelled (an over-budget job is forgotten once it ends instead).
-    Token counts come after the result, from the worker's counting thread, under the result's
-    job number; the counts of the last `KEEP_COUNTS` jobs are kept for whoever asks.
+    Token counts come from the worker's counting thread, under the result's job number, once
+    `tokens` asks for them; the last `KEEP_COUNTS` jobs can be asked for.
     """
 
     KEEP_COUNTS = 64
@@ -324,6 +324,7 @@ class _Worker:
         self.ready: cf.Future[str] = cf.Future()
         self._jobs: dict[int, cf.Future[RewriteResult]] = {}
         self._counts: OrderedDict[int, cf.Future[Accounting]] = OrderedDict()
+        self._asked: set[int] = set()  # jobs whose counts were asked for
         self._lock = threading.Lock()
         self._last_job = worker.READY
         self.lost = False
@@ -351,7 +352,9 @@ class _Worker:
                 self._jobs[job] = fut
                 self._counts[job] = cf.Future()
                 while len(self._counts) > self.KEEP_COUNTS:
-                    _settle(self._counts.popitem(last=False)[1], False, LookupError("counts dropped"))
+                    dropped, counts = self._counts.popitem(last=False)
+                    self._asked.discard(dropped)
+                    _settle(counts, False, LookupError("counts dropped"))
         try:
             self.channel.send((job, op, args), blob)
         except ChannelClosedError:
@@ -360,11 +363,22 @@ class _Worker:
         return fut
 
     def tokens(self, result: RewriteResult) -> cf.Future[Accounting] | None:
-        """The future of `result`'s token counts, or None when this worker has none for it."""
+        """The future of `result`'s token counts, or None when this worker has none for it.
+
+        The worker counts when first asked (see `worker.serve`)."""
         if not isinstance(result, WorkerResult):
             return None
         with self._lock:
-            return self._counts.get(result.job)
+            fut = self._counts.get(result.job)
+            ask = fut is not None and result.job not in self._asked
+            if ask:
+                self._asked.add(result.job)
+        if ask:
+            try:
+                self.channel.send((result.job, "count", None))
+            except ChannelClosedError:
+                self._on_closed()
+        return fut
 
     def _on_frame(self, message: tuple[int, Any, Any], blob: bytes) -> None:
         """A reply (on the channel's reader thread)."""
@@ -374,7 +388,8 @@ class _Worker:
             return
         with self._lock:
             if status == "tokens":
-                fut = self._counts.get(job)
+                fut = self._counts.pop(job, None)
+                self._asked.discard(job)
             else:
                 fut = self._jobs.pop(job, None)
                 if status is True:
@@ -389,6 +404,7 @@ class _Worker:
             waiting = [*self._jobs.values(), *self._counts.values(), self.ready]
             self._jobs.clear()
             self._counts.clear()
+            self._asked.clear()
         for fut in waiting:
             _settle(fut, False, BrokenProcessPool("the engine worker is gone"))
 

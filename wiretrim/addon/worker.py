@@ -13,6 +13,7 @@ import queue
 import signal
 import socket
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 from wiretrim.addon import channel
@@ -77,10 +78,15 @@ def serve(sock: socket.socket, factory: EngineFactory, settings: Settings) -> No
 
     Requests: ``(job, "rewrite", (shape, shadow))`` with the body as the blob, answered with
     ``(job, True, light result)`` and the rewritten body as the blob (``(job, False, exception)``
-    when the engine raised), then ``(job, "tokens", Accounting or exception)`` once the counting
-    thread is done; ``(job, "record_original", keys)`` is not answered. The first frame out is
-    ``(READY, True, engine name)`` or ``(READY, False, exception)``. Token counts run in a second
-    thread: tiktoken releases the GIL, so a long count does not hold up the next rewrite.
+    when the engine raised); ``(job, "count", None)`` asks for that result's token counts,
+    answered with ``(job, "tokens", Accounting or exception)`` once the counting thread is done;
+    ``(job, "record_original", keys)`` is not answered. The first frame out is ``(READY, True,
+    engine name)`` or ``(READY, False, exception)``.
+
+    Counting waits until the proxy asks, which it does once the response is in: while the
+    request is on its way upstream the worker leaves the CPU to the proxy. Results wait for
+    that in `Uncounted`, bounded; counts run in a second thread (tiktoken releases the GIL,
+    so a long count does not hold up the next rewrite).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the proxy stops us
     lock = threading.Lock()
@@ -89,7 +95,8 @@ def serve(sock: socket.socket, factory: EngineFactory, settings: Settings) -> No
         with lock:
             channel.send_blocking(sock, channel.pack(message, blob))
 
-    counts: queue.SimpleQueue[tuple[int, RewriteResult] | None] = queue.SimpleQueue()
+    counts: queue.SimpleQueue[tuple[int, RewriteResult | Exception] | None] = queue.SimpleQueue()
+    uncounted = Uncounted()
     try:
         try:
             engine = factory(settings)
@@ -107,6 +114,10 @@ def serve(sock: socket.socket, factory: EngineFactory, settings: Settings) -> No
             if op == "record_original":
                 engine.record_original(args)
                 continue
+            if op == "count":
+                kept = uncounted.pop(job)
+                counts.put((job, kept) if kept is not None else (job, LookupError("counts dropped")))
+                continue
             shape, shadow = args
             try:
                 result = run(engine, blob, shape, shadow)
@@ -115,18 +126,55 @@ def serve(sock: socket.socket, factory: EngineFactory, settings: Settings) -> No
                 continue
             reply((job, True, light(result)), result.body)
             if result.slots:
-                counts.put((job, result))
+                uncounted.put(job, result)
     except OSError:
         return  # the proxy closed the channel (it is stopping, or replaced this worker)
     finally:
         counts.put(None)
 
 
-def _count(engine: Engine, jobs: queue.SimpleQueue[tuple[int, RewriteResult] | None],
+class Uncounted:
+    """Results whose counts the proxy has not asked for yet, oldest dropped first.
+
+    Bounded in number and in characters of slot text, so results whose responses never come
+    (or come late, after long streams) cannot pile up; asking for a dropped one gets a
+    LookupError, and the request is logged without counts.
+    """
+
+    MAX_RESULTS = 64
+    MAX_CHARS = 32 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self._results: OrderedDict[int, tuple[RewriteResult, int]] = OrderedDict()
+        self._chars = 0
+
+    def put(self, job: int, result: RewriteResult) -> None:
+        chars = sum(len(s.original) + len(s.emitted) for s in result.slots)
+        self._results[job] = (result, chars)
+        self._chars += chars
+        while len(self._results) > 1 and (
+            len(self._results) > self.MAX_RESULTS or self._chars > self.MAX_CHARS
+        ):
+            self._chars -= self._results.popitem(last=False)[1][1]
+
+    def pop(self, job: int) -> RewriteResult | None:
+        kept = self._results.pop(job, None)
+        if kept is None:
+            return None
+        self._chars -= kept[1]
+        return kept[0]
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+
+def _count(engine: Engine, jobs: queue.SimpleQueue[tuple[int, RewriteResult | Exception] | None],
            reply: Callable[..., None]) -> None:
     while (item := jobs.get()) is not None:
         job, result = item
         try:
+            if isinstance(result, Exception):
+                raise result
             counts: object = measure(result, engine.counter)
         except Exception as e:
             counts = _picklable(e)

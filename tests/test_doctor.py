@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import stat
@@ -11,29 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from tests import environ
 from tests.e2e.tls import make_pki
 from wiretrim import certs, cli, doctor
 from wiretrim.config import Settings
 from wiretrim.doctor import Check
 
-_ENV = (
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "REQUESTS_CA_BUNDLE",
-    "HTTPS_PROXY",
-    "HTTP_PROXY",
-    "https_proxy",
-    "http_proxy",
-    "TIKTOKEN_CACHE_DIR",
-)
-
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name in _ENV or name.startswith("WIRETRIM_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+    environ.scrub(monkeypatch, tmp_path, (*environ.PROXY_AND_TRUST, "TIKTOKEN_CACHE_DIR"))
 
 
 @pytest.fixture(scope="module")

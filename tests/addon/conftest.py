@@ -11,21 +11,14 @@ import yaml
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow, tutils
 
+from tests import environ
 from tests.addon import fakes
 from wiretrim.addon.hooks import Wiretrim
-
-_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",
-        "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
 
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import os
-
-    for name in list(os.environ):
-        if name in _ENV or name.startswith("WIRETRIM_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)  # no stray ./wiretrim.yaml
+    environ.scrub(monkeypatch, tmp_path)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ addon behind it sends the request to the fake upstream instead of the internet.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -24,22 +23,18 @@ from mitmproxy.master import Master
 from mitmproxy.tools.dump import DumpMaster
 from mitmproxy.tools.web.master import WebMaster
 
+from tests import environ
 from tests.e2e.tls import TestPKI, make_pki
 from tests.e2e.upstream import Upstream
 from wiretrim.addon.hooks import Wiretrim
 from wiretrim.endpoints import intercept_patterns
 
-_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",
-        "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "OPENAI_BASE_URL",
-        "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+_CLIENT_SETTINGS = ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY")
 
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name in _ENV or name.startswith("WIRETRIM_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+    environ.scrub(monkeypatch, tmp_path, (*environ.PROXY_AND_TRUST, *_CLIENT_SETTINGS))
 
 
 @pytest.fixture(scope="session")

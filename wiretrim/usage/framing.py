@@ -71,15 +71,13 @@ class _Lines:
         self._buf.clear()
 
 
-class SSE:
-    """The ``data:`` of each event (lines joined by newlines, as the spec says)."""
+class _LineFramer:
+    """A framer of line-based streams: each complete line goes to `_line`, then `_end` at the end."""
 
     def __init__(self, marker: re.Pattern[bytes], limit: int = DEFAULT_LIMIT) -> None:
         self.marker = marker
         self.limit = limit
         self._lines = _Lines(limit)
-        self._data: list[bytes] = []
-        self._size = 0
 
     def feed(self, data: bytes) -> Iterator[Any]:
         for line in self._lines.feed(data):
@@ -88,7 +86,25 @@ class SSE:
     def close(self) -> Iterator[Any]:
         for line in self._lines.close():
             yield from self._line(line)
-        yield from self._dispatch()
+        yield from self._end()
+
+    def _line(self, line: bytes) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def _end(self) -> Iterator[Any]:
+        return iter(())
+
+
+class SSE(_LineFramer):
+    """The ``data:`` of each event (lines joined by newlines, as the spec says)."""
+
+    def __init__(self, marker: re.Pattern[bytes], limit: int = DEFAULT_LIMIT) -> None:
+        super().__init__(marker, limit)
+        self._data: list[bytes] = []
+        self._size = 0
+
+    def _end(self) -> Iterator[Any]:
+        return self._dispatch()
 
     def _line(self, line: bytes) -> Iterator[Any]:
         if not line:
@@ -109,20 +125,8 @@ class SSE:
                 yield doc
 
 
-class JSONLines:
+class JSONLines(_LineFramer):
     """One JSON document per line (Ollama's streams, ``application/x-ndjson``)."""
-
-    def __init__(self, marker: re.Pattern[bytes], limit: int = DEFAULT_LIMIT) -> None:
-        self.marker = marker
-        self._lines = _Lines(limit)
-
-    def feed(self, data: bytes) -> Iterator[Any]:
-        for line in self._lines.feed(data):
-            yield from self._line(line)
-
-    def close(self) -> Iterator[Any]:
-        for line in self._lines.close():
-            yield from self._line(line)
 
     def _line(self, line: bytes) -> Iterator[Any]:
         if self.marker.search(line) and (doc := _parse(line)) is not None:

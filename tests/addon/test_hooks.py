@@ -263,6 +263,21 @@ async def test_a_rejected_rewrite_opens_the_breaker_for_its_route(
     assert meta(third)["action"] == "compressed"
 
 
+async def test_the_breaker_keys_a_model_name_the_flow_cannot_store_as_it_was_sent(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A lone surrogate is replaced in the flow's metadata; the breaker still opens for the route
+    the rewrite went to, and the log line shows the name made safe."""
+    odd_model = b'"gpt\\ud800x"'
+    first = await harness.send(OPENAI_URL, encode(openai_tool_chat()).replace(b'"gpt-4o-mini"', odd_model))
+    assert meta(first)["action"] == "compressed"
+    respond(harness.addon, first, 400)
+    assert "breaker open provider=openai model=gpt_x status=400" in caplog.text
+    client = encode(openai_tool_chat(pretty_rows(tag="again"))).replace(b'"gpt-4o-mini"', odd_model)
+    second = await harness.send(OPENAI_URL, client)
+    assert meta(second)["reason"] == "breaker" and second.request.raw_content == client
+
+
 async def test_the_breaker_ignores_requests_that_were_not_rewritten(harness: Harness) -> None:
     flow = await harness.send(OPENAI_URL, small_chat())
     respond(harness.addon, flow, 400)

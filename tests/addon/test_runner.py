@@ -175,6 +175,25 @@ async def test_a_dead_worker_is_replaced(
     assert runner.worker_pids() != [pid]
 
 
+async def test_counts_asked_of_a_replaced_worker_are_never_another_requests(
+    runners: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ProcessRunner, "RESTART_INTERVAL_S", 0.0)
+    runner = await runners("process")
+    assert isinstance(runner, ProcessRunner)
+    before = await runner.rewrite(body("before"), SHAPE, shadow=False, budget_s=30)
+    (pid,) = runner.worker_pids()
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(WorkerLostError):
+        await runner.rewrite(body("lost"), SHAPE, shadow=False, budget_s=30)
+    await runner.started()
+    after = await runner.rewrite(body("after, longer: " + "x" * 200), SHAPE, shadow=False, budget_s=30)
+    with pytest.raises(LookupError):
+        await runner.tokens(before)
+    direct = fakes.light_engine(settings()).rewrite(body("after, longer: " + "x" * 200), SHAPE)
+    assert await runner.tokens(after) == measure(direct, fakes.WordCounter())
+
+
 async def test_a_hung_worker_is_killed_and_replaced(runners: Callable[..., Any]) -> None:
     runner = await runners("process", partial(fakes.sleepy_engine, delay_s=120), hang_s=0.1)
     assert isinstance(runner, ProcessRunner)

@@ -31,8 +31,9 @@ from wiretrim.addon.breaker import Breaker
 from wiretrim.addon.options import Setup
 from wiretrim.addon.report import Outcome
 from wiretrim.addon.rewrite import Job, Taken
-from wiretrim.addon.worker import EngineFactory, build_engine
+from wiretrim.addon.worker import EngineFactory
 from wiretrim.compression.tokens import TokenCounter
+from wiretrim.engines import build_engine
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ class Wiretrim:
         self.books = Bookkeeper()
         self._tickets: weakref.WeakKeyDictionary[http.HTTPFlow, Job] = weakref.WeakKeyDictionary()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Outcomes of requests that went upstream rewritten, until their response status is known.
+        self._rewritten: weakref.WeakKeyDictionary[http.HTTPFlow, Outcome] = weakref.WeakKeyDictionary()
         # Outcomes whose accounting waits for the response (see `_report`).
         self._unaccounted: weakref.WeakKeyDictionary[http.HTTPFlow, tuple[Job, Outcome]] = (
             weakref.WeakKeyDictionary()
@@ -161,16 +164,17 @@ class Wiretrim:
         if streaming.wanted(flow):
             # True, or a tap that hands every chunk on unchanged while reading the usage.
             flow.response.stream = self.books.tap(flow) or True
-        seen = flow.metadata.get(report.KEY)
-        if not seen or not seen.get("rewritten") or self.setup is None:
+        rewritten = self._rewritten.pop(flow, None)
+        if rewritten is None or self.setup is None:
             return
         cfg = self.setup.settings.breaker
         if flow.response.status_code in cfg.statuses:
-            self.breaker.trip(breakers.key(seen["host"], seen["path"], seen["model"]), cfg.cooldown_s)
+            # The key `run_on` checks, from the outcome itself (the flow's metadata is made storable).
+            self.breaker.trip(breakers.key(rewritten.host, rewritten.path, rewritten.model), cfg.cooldown_s)
             logger.warning(
                 "wiretrim: breaker open provider=%s model=%s status=%d cooldown_s=%d: "
                 "this route gets original bodies for a while",
-                seen["provider"], seen["model"] or "-", flow.response.status_code, cfg.cooldown_s,
+                rewritten.provider, report.field(rewritten.model), flow.response.status_code, cfg.cooldown_s,
             )
 
     def response(self, flow: http.HTTPFlow) -> None:
@@ -191,7 +195,9 @@ class Wiretrim:
         if not keeps_flows(getattr(ctx, "master", None)):
             # Nobody can open the view: let the body the client sent be freed with the request.
             outcome.original = outcome.would_send = None
-        report.record(flow, outcome)  # now: the breaker reads it when the response comes
+        report.record(flow, outcome)
+        if outcome.rewritten:
+            self._rewritten[flow] = outcome  # the breaker reads it when the response comes
         if outcome.needs_accounting():
             if _answered(flow):  # a shadow rewrite may end after the response
                 self._spawn(self._account(flow, job, outcome))

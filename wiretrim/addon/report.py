@@ -172,7 +172,8 @@ def comment(outcome: Outcome, acc: Accounting | None) -> str:
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.:/@+>\-]")
 
 
-def _field(value: str | None) -> str:
+def field(value: str | None) -> str:
+    """`value` safe for one log line (no separators or control characters), or ``-``."""
     if not value:
         return "-"
     return _UNSAFE.sub("_", value)[:80]
@@ -187,7 +188,7 @@ def log_line(outcome: Outcome, acc: Accounting | None) -> str:
     r = outcome.result
     slots = f" slots={len(r.rewritten_slots)}/{len(r.slots)}" if r is not None and r.slots else ""
     return (
-        f"wiretrim provider={_field(outcome.provider)} model={_field(outcome.model)} mode={outcome.mode} "
-        f"action={_field(outcome.label)} tokens_before={before} tokens_after={after} tokens_saved={saved} "
+        f"wiretrim provider={field(outcome.provider)} model={field(outcome.model)} mode={outcome.mode} "
+        f"action={field(outcome.label)} tokens_before={before} tokens_after={after} tokens_saved={saved} "
         f"ms={outcome.ms:.1f}{slots}"
     )

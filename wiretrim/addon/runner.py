@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import dataclasses
+import itertools
 import logging
 import multiprocessing
 import socket
@@ -40,6 +41,9 @@ from wiretrim.config import Settings
 logger = logging.getLogger(__name__)
 
 MAX_INFLIGHT = 8  # jobs submitted and not finished, timed-out ones included
+# Job numbers are unique in the proxy process, not per worker: the counts of a result from a
+# replaced worker must never be taken for those of a new worker's job with the same number.
+_JOB_NUMBERS = itertools.count(worker.READY + 1)
 
 
 class BusyError(Exception):
@@ -326,7 +330,6 @@ class _Worker:
         self._counts: OrderedDict[int, cf.Future[Accounting]] = OrderedDict()
         self._asked: set[int] = set()  # jobs whose counts were asked for
         self._lock = threading.Lock()
-        self._last_job = worker.READY
         self.lost = False
         parent, child = socket.socketpair()
         self.process = context.Process(target=worker.serve, args=(child, factory, settings),
@@ -346,8 +349,7 @@ class _Worker:
         with self._lock:
             if self.lost:
                 raise BrokenProcessPool("the engine worker is gone")
-            self._last_job += 1
-            job = self._last_job
+            job = next(_JOB_NUMBERS)
             if op == "rewrite":
                 self._jobs[job] = fut
                 self._counts[job] = cf.Future()

@@ -16,16 +16,14 @@ if TYPE_CHECKING:
 
 def _cmd_compress(args: argparse.Namespace) -> int:
     from wiretrim.batch import compress_body, run_jsonl
-    from wiretrim.compression import Engine, measure
-    from wiretrim.compression.memo import MemoryMemo
-    from wiretrim.compression.tokens import TiktokenCounter
+    from wiretrim.compression import measure
+    from wiretrim.engines import build_engine
 
     overrides = {"compression": {"level": args.level}} if args.level else None
     settings = _settings_or_exit(args.config, overrides)
     if settings is None:
         return 2
-    counter = TiktokenCounter(settings.compression.encoding)
-    engine = Engine(settings.engine_settings(), counter, None if args.no_memo else MemoryMemo())
+    engine = build_engine(settings, "none" if args.no_memo else "memory")
     custom = settings.custom_endpoints()
     if args.jsonl:
         if args.file:
@@ -43,7 +41,7 @@ def _cmd_compress(args: argparse.Namespace) -> int:
     elif result.skipped:
         print(f"wiretrim: skipped ({result.skipped}); body unchanged", file=sys.stderr)
     else:
-        acc = measure(result, counter)
+        acc = measure(result, engine.counter)
         print(
             f"wiretrim: tokens {acc.tokens_before} -> {acc.tokens_after} "
             f"(saved {acc.tokens_saved}, {acc.saved_ratio:.1%}); "
@@ -222,9 +220,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from wiretrim import prices
-    from wiretrim.compression import Engine
-    from wiretrim.compression.memo import MemoryMemo
-    from wiretrim.compression.tokens import TiktokenCounter
+    from wiretrim.engines import build_engine
     from wiretrim.tools import replay
 
     overrides = {"compression": {"level": args.level}} if args.level else None
@@ -240,10 +236,9 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     except prices.PriceError as e:
         print(f"wiretrim: prices: {e}", file=sys.stderr)
         return 2
-    counter = TiktokenCounter(settings.compression.encoding)
-    engine = Engine(settings.engine_settings(), counter, MemoryMemo())
+    engine = build_engine(settings, "memory")
     console = Console(stderr=True)
-    out = replay.run(args.flowfile, engine, counter, table, settings.custom_endpoints(), console)
+    out = replay.run(args.flowfile, engine, engine.counter, table, settings.custom_endpoints(), console)
     replay.render(out, _console())
     return 1 if out.unreadable and not out.flows else 0
 
@@ -272,6 +267,9 @@ def _proxy_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from wiretrim.config import LEVELS
+    from wiretrim.stats import BY
+
     parser = argparse.ArgumentParser(prog="wiretrim", description=__doc__)
     parser.add_argument("--version", action="version", version=f"wiretrim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -283,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jsonl", action="store_true",
                    help='batch protocol: {"id","url","body"} lines in, {"id","body","ms"} lines out')
     p.add_argument("--config", help="wiretrim YAML config")
-    p.add_argument("--level", choices=("lossless", "balanced", "aggressive"))
+    p.add_argument("--level", choices=LEVELS)
     p.add_argument("--no-memo", action="store_true", help="no first-emission memo across the batch")
     p.set_defaults(func=_cmd_compress)
 
@@ -323,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("stats", help="what the proxy saved, from its ledger: a table, JSON or a chart")
     p.add_argument("--since", help="only requests since a span ago (7d, 12h, 30m, 2w) or a date (2026-11-01)")
-    p.add_argument("--by", choices=("provider", "model", "day"), default="provider",
+    p.add_argument("--by", choices=BY, default="provider",
                    help="one row per provider, model or day (default provider)")
     p.add_argument("--chart", metavar="PNG", help="also write a chart of savings over time to this PNG")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
@@ -335,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="what the proxy would have saved on recorded flows (mitmdump -w files)")
     p.add_argument("flowfile", nargs="+", help="mitmproxy flow files")
     p.add_argument("--config", help="wiretrim YAML config (compression settings, endpoints, prices)")
-    p.add_argument("--level", choices=("lossless", "balanced", "aggressive"))
+    p.add_argument("--level", choices=LEVELS)
     p.set_defaults(func=_cmd_replay)
 
     from wiretrim.bench.run import add_arguments as bench_arguments

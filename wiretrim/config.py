@@ -180,6 +180,14 @@ def _describe(e: ValidationError, source: str) -> str:
     return f"{source}: {where}: {msg}{more}"
 
 
+def config_path(path: str | None, env: Mapping[str, str]) -> str | None:
+    """The config file `load_settings` reads: `path`, else ``$WIRETRIM_CONFIG``, else
+    ``./wiretrim.yaml`` when present; None for the built-in defaults."""
+    if path is not None:
+        return path
+    return env.get(f"{ENV_PREFIX}CONFIG") or (DEFAULT_FILE if Path(DEFAULT_FILE).is_file() else None)
+
+
 def load_settings(
     path: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
@@ -191,8 +199,7 @@ def load_settings(
     Raises ConfigError.
     """
     env = os.environ if env is None else env
-    if path is None:
-        path = env.get(f"{ENV_PREFIX}CONFIG") or (DEFAULT_FILE if Path(DEFAULT_FILE).is_file() else None)
+    path = config_path(path, env)
     data: dict[str, Any] = {}
     source = "defaults"
     if path is not None:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Literal
 
 from wiretrim import certs
-from wiretrim.config import ConfigError, Settings, load_settings
+from wiretrim.config import ConfigError, Settings, config_path, load_settings
 
 Status = Literal["OK", "FAIL", "SKIP"]
 PROBE_HOST = "api.openai.com"  # the name the probe certificate is issued for, as the proxy would
@@ -238,9 +238,8 @@ def check_config(path: str | None, env: Mapping[str, str]) -> tuple[Check, Setti
         settings = load_settings(path, env=env)
     except ConfigError as e:
         return fail("config", str(e), "correct that setting; wiretrim.example.yaml lists every one"), None
-    found = "wiretrim.yaml" if Path("wiretrim.yaml").is_file() else ""
-    source = path or env.get("WIRETRIM_CONFIG") or found
-    return ok("config", f"{source or 'the built-in defaults'} valid (mode {settings.mode})"), settings
+    source = config_path(path, env) or "the built-in defaults"
+    return ok("config", f"{source} valid (mode {settings.mode})"), settings
 
 
 _SPEC = re.compile(r"(>=|<=|==|!=|~=|>|<)\s*([0-9][0-9.]*)")
@@ -346,7 +345,7 @@ _SAMPLE = (
 
 async def _engine_round_trip(settings: Settings, timeout: float) -> str:
     from wiretrim.addon.runner import make_runner
-    from wiretrim.addon.worker import build_engine
+    from wiretrim.engines import build_engine
 
     runner = make_runner(settings, build_engine)
     try:

@@ -30,8 +30,8 @@ from tests.addon import fakes
 from tests.addon.bodies import EAGER, anthropic_tool_chat, encode, openai_tool_chat, pretty_rows, small_chat
 from tests.e2e.conftest import Proxy
 from tests.e2e.upstream import Upstream
-from wiretrim.addon.worker import build_engine
 from wiretrim.config import Settings
+from wiretrim.engines import build_engine
 from wiretrim.paths import ADDON_SCRIPT
 
 Start = Callable[..., Any]

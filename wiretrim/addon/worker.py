@@ -23,17 +23,6 @@ from wiretrim.config import Settings
 EngineFactory = Callable[[Settings], Engine]
 
 
-def build_engine(settings: Settings) -> Engine:
-    """The engine the settings describe: tiktoken counts and a memo (in memory, or SQLite)."""
-    from wiretrim.compression.memo import Memo, MemoryMemo, SqliteMemo
-    from wiretrim.compression.tokens import TiktokenCounter
-
-    m = settings.memo
-    front = MemoryMemo(m.max_entries, m.max_mb * 1024 * 1024)
-    store: Memo = front if m.path is None else SqliteMemo(m.path, m.ttl_hours * 3600, front)
-    return Engine(settings.engine_settings(), TiktokenCounter(settings.compression.encoding), store)
-
-
 def memo_keys(result: RewriteResult, *, rewritten_only: bool) -> tuple[bytes, ...]:
     """The memo keys of the result's slots (only of the rewritten ones when asked)."""
     return tuple(

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wiretrim.bench import bodies, engines
+from wiretrim.bench import bodies
 from wiretrim.bench.peer import Peer, PeerError
 from wiretrim.compression import Engine
 from wiretrim.config import Settings
 from wiretrim.endpoints import match_url
+from wiretrim.engines import build_engine
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def run(directory: Path, settings: Settings, peer_argv: list[str] | None, peer_n
         progress: Callable[[str], None]) -> CorpusFigures:
     started = time.perf_counter()
     cases = load(directory)
-    engine = engines.fresh(settings, memo=False)
+    engine = build_engine(settings, "none")
     for body in bodies.warmup_bodies():
         engine.rewrite(body, "openai-chat")
     peer = None

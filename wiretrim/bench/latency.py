@@ -23,10 +23,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from wiretrim.addon import worker
-from wiretrim.bench import bodies, engines
+from wiretrim.bench import bodies
 from wiretrim.bench.proxies import Lab, Proxy
 from wiretrim.bench.stats import median
 from wiretrim.config import Settings
+from wiretrim.engines import build_engine
 
 TARGETS: tuple[tuple[str, str | None], ...] = (
     ("bare mitmdump", None), ("addon off", "off"), ("addon shadow", "shadow"), ("addon on", "on"),
@@ -116,7 +117,7 @@ def run(lab: Lab, sizes: tuple[int, ...], requests: int, warmup: int, settings: 
 def _engine_times(payload: dict[int, bytes], settings: Settings, n: int
                   ) -> tuple[dict[int, float], dict[int, float]]:
     """The engine's time per body in this process: first sight, then the median with its memo warm."""
-    engine = engines.fresh(settings, memo=True)
+    engine = build_engine(settings, "memory")
     for body in bodies.warmup_bodies():
         worker.run(engine, body, "openai-chat", False)
     first, warm = {}, {}

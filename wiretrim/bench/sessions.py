@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wiretrim.addon import worker
-from wiretrim.bench import bodies, engines
+from wiretrim.bench import bodies
 from wiretrim.bench.stats import median
 from wiretrim.compression import Engine
 from wiretrim.config import Settings
 from wiretrim.endpoints import match_url
+from wiretrim.engines import build_engine
 
 
 @dataclass(frozen=True)
@@ -94,17 +95,17 @@ def load(directory: Path) -> tuple[list[Session], list[str]]:
 def run(directory: Path, settings: Settings, repeats: int, progress: Callable[[str], None]) -> SessionFigures:
     started = time.perf_counter()
     sessions, skipped = load(directory)
-    warm = engines.fresh(settings, memo=True)
+    warm = build_engine(settings, "memory")
     for body in bodies.warmup_bodies():
         worker.run(warm, body, "openai-chat", False)
     samples: dict[str, list[list[float]]] = {s.id: [[] for _ in s.requests] for s in sessions}
     pairs: dict[str, tuple[list[float], list[float]]] = {s.id: ([], []) for s in sessions}
     for rep in range(repeats):
         for session in sessions:
-            engine = engines.fresh(settings, memo=True)
+            engine = build_engine(settings, "memory")
             for k, raw in enumerate(session.requests[:-1]):
                 samples[session.id][k].append(_timed(engine, raw, session.shape))
-            first = _timed(engines.fresh(settings, memo=True), session.requests[0], session.shape)
+            first = _timed(build_engine(settings, "memory"), session.requests[0], session.shape)
             last = _timed(engine, session.requests[-1], session.shape)
             samples[session.id][-1].append(last)
             pairs[session.id][0].append(first)

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mitmproxy import http
 
@@ -50,7 +50,6 @@ class _Open:
     answered: bool = False  # ... and has been
     status: int | None = None
     usage: Usage | None = None
-    closed: bool = field(default=False)
 
 
 class Bookkeeper:
@@ -104,9 +103,8 @@ class Bookkeeper:
             self._close_if_done(flow, books)
 
     def _close_if_done(self, flow: http.HTTPFlow, books: _Open) -> None:
-        if books.closed or books.outcome is None or not books.answered:
+        if books.outcome is None or not books.answered:
             return
-        books.closed = True
         self._open.pop(flow, None)
         entry = self.entry(books)
         setup = books.job.setup

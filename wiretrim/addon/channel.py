@@ -42,12 +42,16 @@ def send_blocking(sock: socket.socket, parts: list[bytes | memoryview]) -> None:
     """All of `parts`, in order, however many calls the socket needs."""
     views = [memoryview(p) for p in parts if len(p)]
     while views:
-        sent = sock.sendmsg(views)
-        while views and sent >= len(views[0]):
-            sent -= len(views[0])
-            views.pop(0)
-        if sent:
-            views[0] = views[0][sent:]
+        _advance(views, sock.sendmsg(views))
+
+
+def _advance(views: list[memoryview], sent: int) -> None:
+    """Drop from the front of `views` the `sent` bytes a send took."""
+    while views and sent >= len(views[0]):
+        sent -= len(views[0])
+        views.pop(0)
+    if sent:
+        views[0] = views[0][sent:]
 
 
 def read_frame(stream: IO[bytes]) -> tuple[Any, bytes]:
@@ -94,12 +98,9 @@ class Channel:
                     sent = 0
                 except OSError:
                     raise ChannelClosedError from None
-                while parts and sent >= len(parts[0]):
-                    sent -= len(parts[0])
-                    parts.pop(0)
+                _advance(parts, sent)
                 if not parts:
                     return
-                parts[0] = parts[0][sent:]
             self._backlog.append(parts)
             self._wake.notify()
 

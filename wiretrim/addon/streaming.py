@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from mitmproxy import http
 
+from wiretrim.usage.reader import media_type
+
 STREAM_TYPES = frozenset({
     "text/event-stream",  # SSE: OpenAI, Anthropic, Gemini ?alt=sse, Cohere, ...
     "application/x-ndjson",  # Ollama
@@ -26,8 +28,7 @@ def wanted(flow: http.HTTPFlow) -> bool:
     response = flow.response
     if response is None or response.stream or response.status_code == 101:
         return False  # 101: a WebSocket upgrade has no body to stream
-    media_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media_type in STREAM_TYPES:
+    if media_type(response.headers.get("content-type")) in STREAM_TYPES:
         return True
     if any(verb in flow.request.path.partition("?")[0] for verb in _STREAM_VERBS):
         return True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from wiretrim.compression import marker
@@ -59,9 +60,13 @@ class History:
             lines = text.split("\n")
             source = len(self._sources)
             self._sources.append(_Source(label, lines))
+            # Visible characters before each line, so a window's are one subtraction.
+            chars = list(accumulate((len(line.strip()) for line in lines), initial=0))
             for start in range(0, len(lines) - RUN_LINES + 1, STRIDE):
+                if chars[start + RUN_LINES] - chars[start] < MIN_RUN_CHARS:
+                    continue
                 window = tuple(lines[start : start + RUN_LINES])
-                if window not in self._index and _substantial(window):
+                if window not in self._index:
                     self._index[window] = (source, start)
         self._pending.clear()
 
@@ -109,10 +114,6 @@ class History:
             i = begin + length
             changed = True
         return "\n".join(out) if changed else text
-
-
-def _substantial(window: tuple[str, ...]) -> bool:
-    return sum(len(line.strip()) for line in window) >= MIN_RUN_CHARS
 
 
 _NOUNS = {

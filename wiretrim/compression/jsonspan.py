@@ -167,9 +167,6 @@ class Document:
             raise BodyError("span_mismatch")
         return out
 
-    def style(self) -> EscapeStyle:
-        return detect_style(self.raw)
-
     def style_facts(self) -> StyleFacts:
         return scan_style(self.raw)
 

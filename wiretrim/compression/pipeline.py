@@ -235,8 +235,10 @@ class Engine:
         costs as many real tokens as the original, or more.
         """
         s = self.settings
-        small = len(before) <= s.exact_gate_below_chars
-        if not small:
+        if len(before) <= s.exact_gate_below_chars:
+            total = self.counter.count(before)
+            saved = total - self.counter.count(after)
+        else:
             saved_est = est_before - estimate(after)
             ratio = saved_est / est_before
             sure = max(2 * s.min_saved_ratio, ESTIMATE_SURE_RATIO)
@@ -244,10 +246,6 @@ class Engine:
                 return True
             if ratio < s.min_saved_ratio / 2 or saved_est < s.min_saved_tokens / 2:
                 return False
-        if small:
-            saved = self.counter.count(before) - self.counter.count(after)
-            total = self.counter.count(before)
-        else:
             saved, changed_lines = self._saved_by_lines(before, after)
             # Lines counted apart may tokenize differently where they join their neighbours
             # (about a token a line): a margin that close to the threshold gets a full count.

@@ -41,11 +41,6 @@ class UsageReader:
             return
         self._framer = framing.for_media_type(media_type(content_type), self._reporter.marker, limit)
 
-    @property
-    def failed(self) -> str | None:
-        """Why this body yields no usage, when it went wrong (for a debug line)."""
-        return self._failed
-
     def feed(self, chunk: bytes) -> None:
         if self._failed is not None or self._decoder is None or self._framer is None:
             return

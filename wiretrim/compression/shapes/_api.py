@@ -57,21 +57,12 @@ def text_of_parts(parts: Any, types: tuple[str, ...] = ("text",)) -> str:
         return parts
     if not isinstance(parts, list):
         return ""
-    texts = [
-        p["text"]
-        for p in parts
-        if isinstance(p, dict) and p.get("type") in types and isinstance(p.get("text"), str)
-    ]
-    return "\n".join(texts)
+    return "\n".join(p["text"] for p in parts if is_text_part(p, types))
 
 
 def is_text_part(part: Any, types: tuple[str, ...] = ("text",)) -> bool:
     """A dict part of one of `types` whose `text` is a string."""
     return isinstance(part, dict) and part.get("type") in types and isinstance(part.get("text"), str)
-
-
-def is_true(value: Any) -> bool:
-    return value is True
 
 
 def count_over_one(value: Any) -> bool:

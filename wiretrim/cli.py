@@ -238,7 +238,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         return 2
     engine = build_engine(settings, "memory")
     console = Console(stderr=True)
-    out = replay.run(args.flowfile, engine, engine.counter, table, settings.custom_endpoints(), console)
+    out = replay.run(args.flowfile, engine, table, settings.custom_endpoints(), console,
+                     max_body_bytes=settings.max_body_bytes)
     replay.render(out, _console())
     return 1 if out.unreadable and not out.flows else 0
 

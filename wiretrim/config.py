@@ -120,6 +120,10 @@ class Settings(_Model):
     def custom_endpoints(self) -> tuple[CustomEndpoint, ...]:
         return tuple(e.to_custom() for e in self.endpoints)
 
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * 1024 * 1024)
+
     def engine_settings(self) -> EngineSettings:
         c = self.compression
         return EngineSettings(

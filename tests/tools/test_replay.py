@@ -85,7 +85,7 @@ def test_replay_runs_matched_requests_through_the_engine(recorded: tuple[Path, l
     settings = Settings.model_validate(EAGER)
     counter = TiktokenCounter(settings.compression.encoding)
     engine = Engine(settings.engine_settings(), counter, MemoryMemo())
-    out = replay.run([path], engine, counter, prices.load())
+    out = replay.run([path], engine, prices.load())
 
     assert (out.flows, out.matched, out.skipped) == (4, 3, {"signed:sigv4": 1})
     expected = Engine(settings.engine_settings(), counter, MemoryMemo())
@@ -103,6 +103,21 @@ def test_replay_runs_matched_requests_through_the_engine(recorded: tuple[Path, l
         "gpt-4o-mini", read_body(USAGE, "openai-chat", "application/json")
     )
     assert list(out.lines) == [("openai", "gpt-4o-mini")]
+
+
+def test_replay_leaves_alone_what_the_proxy_would(recorded: tuple[Path, list[bytes]]) -> None:
+    """Bodies over the size cap, and encodings the proxy cannot decode, count as skips."""
+    path, bodies = recorded
+    engine = Engine(Settings.model_validate(EAGER).engine_settings(), TiktokenCounter("auto"), MemoryMemo())
+    out = replay.run([path], engine, prices.load(), max_body_bytes=len(bodies[0]) - 1)
+    # The plain call is too large; the rewritten one is replayed from the original wiretrim kept.
+    assert out.skipped == {"signed:sigv4": 1, "too_large": 1}
+    assert (out.total.requests, out.total.compressed) == (1, 1)
+    broken = flow("api.openai.com", "/v1/chat/completions", b"not gzip", headers={"content_encoding": "gzip"})
+    other = Path(path).with_name("broken.mitm")
+    with other.open("wb") as f:
+        io.FlowWriter(f).add(broken)
+    assert replay.run([other], engine, prices.load()).skipped == {"content_encoding": 1}
 
 
 def test_the_command_prints_the_table(

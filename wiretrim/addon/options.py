@@ -76,7 +76,7 @@ class Setup:
 
     @property
     def max_body_bytes(self) -> int:
-        return int(self.settings.max_body_mb * 1024 * 1024)
+        return self.settings.max_body_bytes
 
     @property
     def budget_s(self) -> float:

@@ -19,10 +19,10 @@ from typing import Any, BinaryIO
 from mitmproxy import http, io
 from mitmproxy.exceptions import FlowReadException
 
-from wiretrim.addon import gate
+from wiretrim.addon import flowio, gate
 from wiretrim.addon.report import KEY
 from wiretrim.compression import Engine, measure
-from wiretrim.compression.tokens import TokenCounter
+from wiretrim.config import Settings
 from wiretrim.endpoints import CustomEndpoint, match
 from wiretrim.prices import PriceTable
 from wiretrim.usage import read_body
@@ -66,39 +66,41 @@ class Replay:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
-def original_body(flow: http.HTTPFlow) -> bytes | None:
+def original_body(flow: http.HTTPFlow, limit: int) -> bytes:
     """The body the client sent: the one wiretrim kept if it rewrote the request, else the
-    recorded one decoded; None when it cannot be decoded."""
-    kept = flow.metadata.get(KEY, {}).get("original") if isinstance(flow.metadata.get(KEY), dict) else None
+    recorded one, read and decoded as the proxy reads it. NotRewritableError when the proxy
+    would have left it alone (too large, streamed, an encoding it cannot decode)."""
+    seen = flow.metadata.get(KEY)
+    kept = seen.get("original") if isinstance(seen, dict) else None
     if isinstance(kept, bytes):
         return kept
-    try:
-        return flow.request.get_content(strict=True)
-    except ValueError:
-        return None
+    raw, coding = flowio.take(flow.request, limit)
+    return raw if coding is None else flowio.decode(raw, coding, limit)
 
 
 def _read(file: BinaryIO) -> Iterator[Any]:
     yield from io.FlowReader(file).stream()
 
 
-def replay_flow(flow: http.HTTPFlow, engine: Engine, counter: TokenCounter, prices: PriceTable,
-                custom: Sequence[CustomEndpoint], out: Replay) -> None:
+def replay_flow(flow: http.HTTPFlow, engine: Engine, prices: PriceTable, custom: Sequence[CustomEndpoint],
+                out: Replay, max_body_bytes: int) -> None:
     r = flow.request
     endpoint = match(r.method, r.pretty_host, r.port, r.path, custom)
     if endpoint is None:
         return
     out.matched += 1
     reason = gate.skip_reason(r)
-    body = original_body(flow) if reason is None else None
-    if reason is None and body is None:
-        reason = "content_encoding"
-    if reason is not None or body is None:
-        out.skip(reason or "content_encoding")
+    if reason is not None:
+        out.skip(reason)
+        return
+    try:
+        body = original_body(flow, max_body_bytes)
+    except flowio.NotRewritableError as e:
+        out.skip(e.reason)
         return
     result = engine.rewrite(body, endpoint.shape)
     model = result.model or endpoint.model or "(unknown)"
-    acc = measure(result, counter) if result.slots else None
+    acc = measure(result, engine.counter) if result.slots else None
     compressed = result.body is not None and result.skipped is None
     before = acc.tokens_before if acc is not None else 0
     after = acc.tokens_after if acc is not None and compressed else before
@@ -116,8 +118,9 @@ def replay_flow(flow: http.HTTPFlow, engine: Engine, counter: TokenCounter, pric
         line.add(compressed, before, after, money.saved, billed)
 
 
-def run(paths: Sequence[str | os.PathLike[str]], engine: Engine, counter: TokenCounter, prices: PriceTable,
-        custom: Sequence[CustomEndpoint] = (), console: Any = None) -> Replay:
+def run(paths: Sequence[str | os.PathLike[str]], engine: Engine, prices: PriceTable,
+        custom: Sequence[CustomEndpoint] = (), console: Any = None,
+        max_body_bytes: int = Settings().max_body_bytes) -> Replay:
     """Replay every flow of every file; a rich progress bar on `console` when given."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -135,7 +138,7 @@ def run(paths: Sequence[str | os.PathLike[str]], engine: Engine, counter: TokenC
                     for flow in _read(file):
                         if isinstance(flow, http.HTTPFlow):
                             out.flows += 1
-                            replay_flow(flow, engine, counter, prices, custom, out)
+                            replay_flow(flow, engine, prices, custom, out, max_body_bytes)
                         progress.update(task, completed=done + file.tell(), name=Path(path).name,
                                         flows=out.flows)
                 except FlowReadException:

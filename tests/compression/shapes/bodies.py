@@ -92,6 +92,16 @@ invalid_arguments = st.one_of(
     ),
     texts,
 )
+# OpenAI-style tool calls (chat completions, Cohere v2), with arguments that need not be JSON.
+function_tool_calls = st.lists(
+    st.builds(
+        lambda i, n, a: {"id": i, "type": "function", "function": {"name": n, "arguments": a}},
+        ids,
+        ids,
+        invalid_arguments,
+    ),
+    max_size=2,
+)
 cache_controls = st.sampled_from(
     [{"type": "ephemeral"}, {"type": "ephemeral", "ttl": "5m"}, {"type": "ephemeral", "ttl": "1h"}]
 )
@@ -171,24 +181,7 @@ def openai_chat(draw: Draw) -> tuple[dict[str, Any], Expected]:
                     ),
                 )
             )
-            maybe(
-                draw,
-                fields,
-                "tool_calls",
-                st.lists(
-                    st.builds(
-                        lambda i, n, a: {
-                            "id": i,
-                            "type": "function",
-                            "function": {"name": n, "arguments": a},
-                        },
-                        ids,
-                        ids,
-                        invalid_arguments,
-                    ),
-                    max_size=2,
-                ),
-            )
+            maybe(draw, fields, "tool_calls", function_tool_calls)
             maybe(draw, fields, "reasoning_content", texts)
             maybe(draw, fields, "prefix", st.just(True))
             maybe(draw, fields, "partial", st.just(True))
@@ -807,24 +800,7 @@ def cohere(draw: Draw) -> tuple[dict[str, Any], Expected]:
         if role == "assistant":
             maybe(draw, fields, "content", st.one_of(texts, st.just([{"type": "text", "text": "done"}])))
             maybe(draw, fields, "tool_plan", texts)
-            maybe(
-                draw,
-                fields,
-                "tool_calls",
-                st.lists(
-                    st.builds(
-                        lambda i, n, a: {
-                            "id": i,
-                            "type": "function",
-                            "function": {"name": n, "arguments": a},
-                        },
-                        ids,
-                        ids,
-                        invalid_arguments,
-                    ),
-                    max_size=2,
-                ),
-            )
+            maybe(draw, fields, "tool_calls", function_tool_calls)
             maybe(
                 draw,
                 fields,

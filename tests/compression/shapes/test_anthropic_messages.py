@@ -1,12 +1,8 @@
 import json
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from tests.compression.shapes.bodies import BODIES, garbage
-from tests.compression.shapes.checks import check_all, check_any_object, styles
-from tests.compression.support import Style, make_engine
+from tests.compression.support import make_engine
 from wiretrim.compression.shapes import get
 
 NAME = "anthropic-messages"
@@ -217,17 +213,3 @@ def test_inspect():
     info = SHAPE.inspect({**BODY, "stream": True})
     assert (info.skip, info.json_mode, info.model, info.stream) == (None, False, "claude-sonnet-4-5", True)
 
-
-@given(BODIES[NAME], styles)
-def test_rewrite_keeps_everything_but_slots(case, style):
-    check_all(NAME, case, style)
-
-
-@given(BODIES[NAME], st.integers(0, 6))
-def test_duplicate_keys_skip_the_body(case, n):
-    check_all(NAME, case, Style(dup_object=n))
-
-
-@given(garbage)
-def test_any_object_is_safe(value):
-    check_any_object(NAME, value)

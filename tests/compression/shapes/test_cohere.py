@@ -1,11 +1,6 @@
 import json
 
-from hypothesis import given
-from hypothesis import strategies as st
-
-from tests.compression.shapes.bodies import BODIES, garbage
-from tests.compression.shapes.checks import check_all, check_any_object, styles
-from tests.compression.support import ScriptedTextEngine, Style, make_engine
+from tests.compression.support import ScriptedTextEngine, make_engine
 from wiretrim.compression.shapes import get
 
 NAME = "cohere"
@@ -75,17 +70,3 @@ def test_json_keyword_guard():
     assert result.body is None
     assert result.slots[0].reason == "guard:json_keyword"
 
-
-@given(BODIES[NAME], styles)
-def test_rewrite_keeps_everything_but_slots(case, style):
-    check_all(NAME, case, style)
-
-
-@given(BODIES[NAME], st.integers(0, 6))
-def test_duplicate_keys_skip_the_body(case, n):
-    check_all(NAME, case, Style(dup_object=n))
-
-
-@given(garbage)
-def test_any_object_is_safe(value):
-    check_any_object(NAME, value)

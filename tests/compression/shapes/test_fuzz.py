@@ -1,5 +1,5 @@
-"""The per-shape properties at fuzzing size (10,000 bodies each), outside CI; and the real engine
-(real transforms and tokenizer) on every shape's bodies with tool output in their slots, a
+"""The per-shape properties for every shape, a sample in CI and 10,000 bodies each outside it;
+and the real engine (real transforms and tokenizer) on every shape's bodies with tool output in their slots, a
 sample in CI and 10,000 bodies per API outside it, checked again in a fresh process.
 
 Run: HYPOTHESIS_PROFILE=fuzz .venv/bin/pytest -m slow tests/compression/shapes/test_fuzz.py
@@ -34,6 +34,37 @@ engine_settings = st.builds(
     exact_gate_below_chars=st.sampled_from([8192, 256]),  # 256: large texts are gated on estimates
 )
 slot_texts = st.lists(st.one_of(st.none(), tool_texts), max_size=8)
+
+
+# Which object gets a key written twice: a legacy completions body holds few objects.
+DUPLICATED_OBJECT = {name: st.integers(0, 3 if name == "openai-completions" else 6) for name in BODIES}
+
+
+@pytest.mark.parametrize("name", list(BODIES))
+def test_rewrite_keeps_everything_but_slots(name):
+    @given(BODIES[name], styles)
+    def run(case, style):
+        check_all(name, case, style)
+
+    run()
+
+
+@pytest.mark.parametrize("name", list(BODIES))
+def test_duplicate_keys_skip_the_body(name):
+    @given(BODIES[name], DUPLICATED_OBJECT[name])
+    def run(case, n):
+        check_all(name, case, Style(dup_object=n))
+
+    run()
+
+
+@pytest.mark.parametrize("name", list(BODIES))
+def test_any_object_is_safe(name):
+    @given(garbage)
+    def run(value):
+        check_any_object(name, value)
+
+    run()
 
 
 @pytest.mark.slow

@@ -1,12 +1,8 @@
 import json
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from tests.compression.shapes.bodies import BODIES, garbage
-from tests.compression.shapes.checks import check_all, check_any_object, styles
-from tests.compression.support import Style, make_engine
+from tests.compression.support import make_engine
 from wiretrim.compression.shapes import get
 
 NAME = "gemini"
@@ -140,17 +136,3 @@ def test_thought_parts_are_protected(key):
     part = {"text": "x" * 400, key: True if key == "thought" else "sig"}
     assert list(SHAPE.slots({"contents": [{"role": "user", "parts": [part]}]})) == []
 
-
-@given(BODIES[NAME], styles)
-def test_rewrite_keeps_everything_but_slots(case, style):
-    check_all(NAME, case, style)
-
-
-@given(BODIES[NAME], st.integers(0, 6))
-def test_duplicate_keys_skip_the_body(case, n):
-    check_all(NAME, case, Style(dup_object=n))
-
-
-@given(garbage)
-def test_any_object_is_safe(value):
-    check_any_object(NAME, value)

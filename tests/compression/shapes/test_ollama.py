@@ -1,9 +1,4 @@
-from hypothesis import given
-from hypothesis import strategies as st
 
-from tests.compression.shapes.bodies import BODIES, garbage
-from tests.compression.shapes.checks import check_all, check_any_object, styles
-from tests.compression.support import Style
 from wiretrim.compression.shapes import get
 
 NAME = "ollama"
@@ -59,17 +54,3 @@ def test_list_content_is_protected():
         list(SHAPE.slots({"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}]}]})) == []
     )
 
-
-@given(BODIES[NAME], styles)
-def test_rewrite_keeps_everything_but_slots(case, style):
-    check_all(NAME, case, style)
-
-
-@given(BODIES[NAME], st.integers(0, 6))
-def test_duplicate_keys_skip_the_body(case, n):
-    check_all(NAME, case, Style(dup_object=n))
-
-
-@given(garbage)
-def test_any_object_is_safe(value):
-    check_any_object(NAME, value)

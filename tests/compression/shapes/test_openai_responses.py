@@ -1,12 +1,7 @@
 import dataclasses
 import json
 
-from hypothesis import given
-from hypothesis import strategies as st
-
-from tests.compression.shapes.bodies import BODIES, garbage
-from tests.compression.shapes.checks import check_all, check_any_object, styles
-from tests.compression.support import OPEN_GATES, ScriptedTextEngine, Style, make_engine
+from tests.compression.support import OPEN_GATES, ScriptedTextEngine, make_engine
 from wiretrim.compression.shapes import get
 
 NAME = "openai-responses"
@@ -118,17 +113,3 @@ def test_previous_response_id_body_rewrites_only_new_output():
     assert new["input"][0]["call_id"] == "c"
     assert new["input"][0]["output"] != body["input"][0]["output"]
 
-
-@given(BODIES[NAME], styles)
-def test_rewrite_keeps_everything_but_slots(case, style):
-    check_all(NAME, case, style)
-
-
-@given(BODIES[NAME], st.integers(0, 6))
-def test_duplicate_keys_skip_the_body(case, n):
-    check_all(NAME, case, Style(dup_object=n))
-
-
-@given(garbage)
-def test_any_object_is_safe(value):
-    check_any_object(NAME, value)

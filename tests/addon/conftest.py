@@ -93,8 +93,8 @@ def make_harness(write_config: Callable[..., str]) -> Iterator[Callable[..., Any
     opened: list[tuple[Wiretrim, taddons.context]] = []
 
     def make(config: dict[str, Any] | None = None, *, mode: str = "on", factory: Any = fakes.light_engine,
-             counter: Any = None, endpoints: list[str] | None = None) -> Harness:
-        addon = Wiretrim(engine_factory=factory, counter=counter or fakes.WordCounter())
+             endpoints: list[str] | None = None) -> Harness:
+        addon = Wiretrim(engine_factory=factory)
         tctx = taddons.context(addon)
         tctx.__enter__()
         opened.append((addon, tctx))

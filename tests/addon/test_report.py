@@ -95,8 +95,3 @@ def test_failures_log_at_warning(caplog: pytest.LogCaptureFixture) -> None:
     report.log(f, outcome("skipped", reason="bypass"))
     levels = [(r.name, r.levelno) for r in caplog.records]
     assert levels == [("wiretrim", logging.WARNING), ("wiretrim", logging.INFO)]
-
-
-def test_accountant_builds_its_counter_once_and_counts_exactly() -> None:
-    acc = report.Accountant("auto").measure(outcome().result)  # type: ignore[arg-type]
-    assert acc.tokens_before > acc.tokens_after > 0

@@ -60,11 +60,22 @@ async def test_result_is_the_engines(runners: Callable[..., Any], kind: str) -> 
     assert [s.reason for s in result.slots] == [s.reason for s in direct.slots]
 
 
+@pytest.mark.parametrize("kind", ["thread", "process"])
+async def test_the_runner_counts_exactly_with_the_engines_counter(
+    runners: Callable[..., Any], kind: str
+) -> None:
+    runner = await runners(kind)
+    result = await runner.rewrite(body("t"), SHAPE, shadow=False, budget_s=30)
+    direct = fakes.light_engine(settings()).rewrite(body("t"), SHAPE)
+    acc = await runner.tokens(result)
+    assert acc == measure(direct, fakes.WordCounter())
+    assert acc.tokens_before > acc.tokens_after > 0
+
+
 async def test_the_worker_counts_the_tokens_and_keeps_the_slot_texts(runners: Callable[..., Any]) -> None:
     runner = await runners("process")
     result = await runner.rewrite(body("t"), SHAPE, shadow=False, budget_s=30)
     direct = fakes.light_engine(settings()).rewrite(body("t"), SHAPE)
-    assert runner.counts_tokens
     assert await runner.tokens(result) == measure(direct, fakes.WordCounter())
     assert result.body == direct.body
     assert {s.original for s in result.slots} == {""}  # the texts stayed in the worker

@@ -32,20 +32,16 @@ from wiretrim.addon.options import Setup
 from wiretrim.addon.report import Outcome
 from wiretrim.addon.rewrite import Job, Taken
 from wiretrim.addon.worker import EngineFactory
-from wiretrim.compression.tokens import TokenCounter
 from wiretrim.engines import build_engine
 
 logger = logging.getLogger(__name__)
 
 
 class Wiretrim:
-    def __init__(
-        self, engine_factory: EngineFactory | None = None, counter: TokenCounter | None = None
-    ) -> None:
-        # Tests inject a fake engine (it must be importable: the process runner pickles it)
-        # and a fake counter; None means the real engine and tiktoken.
+    def __init__(self, engine_factory: EngineFactory | None = None) -> None:
+        # Tests inject a fake engine (it must be importable: the process runner pickles it);
+        # None means the real engine. Token counts come from the engine's own counter.
         self.engine_factory = engine_factory or build_engine
-        self.counter = counter
         self.setup: Setup | None = None  # replaced whole, never edited in place
         self.breaker = Breaker()
         self.books = Bookkeeper()
@@ -72,7 +68,7 @@ class Wiretrim:
             return
         old = self.setup
         try:
-            new = options.build(ctx.options, old, updated, self.engine_factory, self.counter)
+            new = options.build(ctx.options, old, updated, self.engine_factory)
         except OptionsError as e:
             if self._running:
                 raise  # mitmproxy keeps the previous value and shows the error
@@ -225,7 +221,7 @@ class Wiretrim:
         assert outcome.result is not None
         acc = None
         try:
-            acc = await job.setup.accountant.count(outcome.result, job.setup.runner)
+            acc = await job.setup.runner.tokens(outcome.result)
         except Exception as e:
             logger.debug("wiretrim: token accounting failed: %s", tracebacks.scrubbed(e))
         report.record(flow, outcome, acc)

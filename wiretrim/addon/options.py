@@ -18,10 +18,8 @@ from mitmproxy.exceptions import OptionsError
 
 from wiretrim import paths, prices
 from wiretrim.addon.metrics import Metrics
-from wiretrim.addon.report import Accountant
 from wiretrim.addon.runner import Runner, make_runner
 from wiretrim.addon.worker import EngineFactory
-from wiretrim.compression.tokens import TokenCounter
 from wiretrim.config import MODES, ConfigError, Mode, Settings, load_settings
 from wiretrim.endpoints import SHAPE_NAMES, CustomEndpoint, Endpoint, match
 from wiretrim.ledger import Ledger
@@ -64,7 +62,6 @@ class Setup:
     mode: Mode
     custom: tuple[CustomEndpoint, ...]  # the config file's endpoints, then the option's
     runner: Runner
-    accountant: Accountant
     prices: prices.PriceTable
     ledger: Ledger | None  # None: the ledger is off
     metrics: Metrics | None  # None: no metrics port
@@ -162,7 +159,6 @@ def build(
     previous: Setup | None,
     updated: set[str],
     factory: EngineFactory,
-    counter: TokenCounter | None,
 ) -> Setup:
     """The setup for the current option `values`, reusing what `previous` can lend.
 
@@ -185,17 +181,11 @@ def build(
         runner = previous.runner
     else:
         runner = make_runner(settings, factory)
-    encoding = settings.compression.encoding
-    if previous is not None and previous.accountant.encoding == encoding:
-        accountant = previous.accountant
-    else:
-        accountant = Accountant(encoding, counter)
     return Setup(
         settings=settings,
         mode=mode or settings.mode,
         custom=settings.custom_endpoints() + option_endpoints,
         runner=runner,
-        accountant=accountant,
         prices=price_table,
         ledger=_ledger(settings, getattr(values, "confdir", "~/.mitmproxy"), previous),
         metrics=metrics,

@@ -7,20 +7,17 @@ token counts and time. The flow's metadata holds plain data (it is saved with th
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from mitmproxy import http
 
-from wiretrim.compression import Accounting, RewriteResult, measure
-from wiretrim.compression.tokens import TokenCounter
+from wiretrim.compression import Accounting, RewriteResult
 
 if TYPE_CHECKING:
-    from wiretrim.addon.runner import Runner
+    pass
 
 logger = logging.getLogger("wiretrim")
 
@@ -58,35 +55,6 @@ class Outcome:
 
     def needs_accounting(self) -> bool:
         return self.result is not None and bool(self.result.slots)
-
-
-class Accountant:
-    """Exact token counts for results, off the event loop.
-
-    With a process runner the worker has counted already (`Runner.tokens`): the proxy process
-    then never tokenizes, so a large body's count neither holds its GIL while other flows
-    stream nor makes its memory peak. With a thread runner the count runs here, in a thread.
-    """
-
-    def __init__(self, encoding: str, counter: TokenCounter | None = None) -> None:
-        self.encoding = encoding
-        self._counter = counter
-        self._lock = threading.Lock()
-
-    async def count(self, result: RewriteResult, runner: Runner) -> Accounting:
-        if runner.counts_tokens:
-            return await runner.tokens(result)
-        return await asyncio.to_thread(self.measure, result)
-
-    def measure(self, result: RewriteResult) -> Accounting:
-        """Blocking: call it in a thread."""
-        with self._lock:
-            if self._counter is None:
-                from wiretrim.compression.tokens import TiktokenCounter
-
-                self._counter = TiktokenCounter(self.encoding)
-            counter = self._counter
-        return measure(result, counter)
 
 
 def record(flow: http.HTTPFlow, outcome: Outcome, acc: Accounting | None = None) -> None:

@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 from wiretrim.addon import worker
 from wiretrim.addon.channel import Channel, ChannelClosedError
 from wiretrim.addon.worker import EngineFactory
-from wiretrim.compression import Accounting, Engine, RewriteResult
+from wiretrim.compression import Accounting, Engine, RewriteResult, measure
 from wiretrim.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,6 @@ def hang_after(budget_s: float) -> float:
 
 class Runner(ABC):
     kind: ClassVar[str]
-    counts_tokens: ClassVar[bool] = False  # True: `tokens` has the exact counts of its results
 
     def __init__(self, settings: Settings, factory: EngineFactory, hang_s: float | None = None) -> None:
         self.settings = settings
@@ -126,9 +125,10 @@ class Runner(ABC):
         while self._waiting:
             await asyncio.wait(list(self._waiting))
 
+    @abstractmethod
     async def tokens(self, result: RewriteResult) -> Accounting:
-        """The exact token counts of a result this runner returned (when `counts_tokens`)."""
-        raise LookupError(f"the {self.kind} runner does not count tokens")
+        """The exact token counts of a result this runner returned, off the event loop, with
+        the engine's own counter. LookupError when they are no longer to be had."""
 
     def forget(self, result: RewriteResult) -> None:
         """A rewrite computed with the memo on was not forwarded: record its slots as unchanged."""
@@ -236,6 +236,10 @@ class ThreadRunner(Runner):
     def _submit_record_original(self, keys: tuple[bytes, ...]) -> None:
         self._pool.submit(self._call, Engine.record_original, keys)
 
+    async def tokens(self, result: RewriteResult) -> Accounting:
+        engine: Engine = self._engine.result()
+        return await asyncio.to_thread(measure, result, engine.counter)
+
     def _hung(self, hang_s: float) -> None:
         # A thread cannot be stopped: requests are skipped as busy until it returns.
         if not self._warned_hung:
@@ -253,7 +257,6 @@ class ProcessRunner(Runner):
     """The engine in one worker process, restarted when it dies or hangs."""
 
     kind = "process"
-    counts_tokens = True
     RESTART_INTERVAL_S = 5.0  # a worker that dies at start-up is not restarted in a tight loop
 
     def __init__(self, settings: Settings, factory: EngineFactory, hang_s: float | None = None) -> None:

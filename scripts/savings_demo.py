@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.tls import make_pki  # noqa: E402
 from tests.e2e.upstream import Received, Reply, Upstream  # noqa: E402
 from tests.e2e.usage_replies import Counts, reply_for  # noqa: E402
+from wiretrim import certs  # noqa: E402
 from wiretrim.compression.tokens import resolve_encoding  # noqa: E402
 
 WIRETRIM = Path(sys.executable).parent / "wiretrim"
@@ -200,7 +201,7 @@ def main() -> int:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the proxy did not start; see {work / 'proxy.log'}")
             time.sleep(0.05)
-        verify = ssl.create_default_context(cafile=str(confdir / "mitmproxy-ca-cert.pem"))
+        verify = ssl.create_default_context(cafile=str(confdir / certs.CA_CERT))
         with httpx.Client(proxy=f"http://127.0.0.1:{port_file.read_text()}", verify=verify, timeout=120,
                           trust_env=False) as client:
             since = warm_up(client, ledger)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from wiretrim import certs
 from wiretrim.bench.bodies import OPENAI_CHAT_PATH
 from wiretrim.endpoints import intercept_patterns
 from wiretrim.paths import ADDON_SCRIPT, checkout_root
@@ -165,9 +166,8 @@ class Lab:
         self.upstream = upstream_cls(self.pki)
         self.confdir = work / "confdir"
         self.direct_tls = ssl.create_default_context(cafile=str(self.pki.ca_cert))
-        with self.proxy("ca"):  # the first start writes the CA; the proxies started later share it
-            pass
-        self.proxy_tls = ssl.create_default_context(cafile=str(self.confdir / "mitmproxy-ca-cert.pem"))
+        ca = certs.ensure_ca(self.confdir)  # every proxy started later shares it
+        self.proxy_tls = ssl.create_default_context(cafile=str(ca.cert))
 
     def close(self) -> None:
         self.upstream.close()
@@ -198,7 +198,7 @@ class Lab:
             args += ["--allow-hosts", pattern]
         if mode is not None:
             config = work / "wiretrim.yaml"
-            config.write_text(json.dumps(_merge(self.config, overrides or {})))  # JSON is YAML
+            config.write_text(json.dumps({**self.config, **(overrides or {})}))  # JSON is YAML
             args += ["-s", str(ADDON_SCRIPT), "--set", f"wiretrim_config={config}",
                      "--set", f"wiretrim_mode={mode}"]
         args += ["-s", str(helper)]  # after the addon: it sees the request first
@@ -291,13 +291,6 @@ def _read_output(process: subprocess.Popen[str], log: AddonLog, output: list[str
         elif line.strip() and "client connect" not in line and "client disconnect" not in line \
                 and "server connect" not in line and "server disconnect" not in line:
             output.append(line.rstrip())
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
 
 def rss_kb(pid: int) -> tuple[int, int]:

@@ -136,20 +136,18 @@ def progress(message: str) -> None:
 
 
 def _settings(path: str | None) -> tuple[Settings, dict[str, Any]] | None:
-    """The settings (built-in unless a config is given) and the config as a dict for the proxies."""
-    import yaml
-
+    """The settings (built-in unless a config is given) and the same settings as a config dict
+    for the proxies (which run without the WIRETRIM_ environment the settings were read with)."""
     from wiretrim.config import ConfigError, Settings, load_settings
 
     if path is None:
         return Settings(), {}
     try:
         settings = load_settings(path)
-        config = yaml.safe_load(Path(path).read_text()) or {}
-    except (ConfigError, OSError, yaml.YAMLError) as e:
+    except ConfigError as e:
         print(f"wiretrim: bench: {e}", file=sys.stderr)
         return None
-    return settings, config
+    return settings, settings.model_dump(mode="json", exclude_defaults=True)
 
 
 def _engine(report: Report, args: argparse.Namespace, settings: Settings) -> None:

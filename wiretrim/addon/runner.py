@@ -26,7 +26,6 @@ import socket
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -76,8 +75,8 @@ class Runner(ABC):
         self.hang_s = hang_s
         self.closed = False
         self.restarts = 0  # workers replaced (process runner)
-        self._inflight: dict[cf.Future[Any], float] = {}  # submitted job -> monotonic submit time
-        self._waiting: set[asyncio.Future[Any]] = set()  # the same jobs, as seen from the loop
+        # Submitted jobs, as seen from the event loop, with their monotonic submit times.
+        self._inflight: dict[asyncio.Future[Any], float] = {}
 
     async def rewrite(self, body: bytes, shape: str, *, shadow: bool, budget_s: float) -> RewriteResult:
         """The engine's result for one body.
@@ -98,11 +97,10 @@ class Runner(ABC):
         except (BrokenProcessPool, RuntimeError):  # RuntimeError: submit after shutdown
             self._broken()
             raise WorkerLostError from None
-        self._inflight[cfut] = now
         afut = asyncio.wrap_future(cfut)
-        self._waiting.add(afut)
+        self._inflight[afut] = now
         # Bookkeeping on the loop thread: the done callbacks of `cfut` run in worker threads.
-        afut.add_done_callback(lambda f: self._finished(cfut, f))
+        afut.add_done_callback(self._finished)
         try:
             return await asyncio.wait_for(asyncio.shield(afut), budget_s)
         except TimeoutError:
@@ -122,8 +120,8 @@ class Runner(ABC):
 
     async def idle(self) -> None:
         """Wait until every submitted rewrite has finished, timed-out ones included."""
-        while self._waiting:
-            await asyncio.wait(list(self._waiting))
+        while self._inflight:
+            await asyncio.wait(list(self._inflight))
 
     @abstractmethod
     async def tokens(self, result: RewriteResult) -> Accounting:
@@ -146,9 +144,8 @@ class Runner(ABC):
 
     # -- internals --------------------------------------------------------------------------
 
-    def _finished(self, cfut: cf.Future[Any], afut: asyncio.Future[Any]) -> None:
-        self._inflight.pop(cfut, None)
-        self._waiting.discard(afut)
+    def _finished(self, afut: asyncio.Future[Any]) -> None:
+        self._inflight.pop(afut, None)
         if not afut.cancelled():
             afut.exception()  # seen, also when nobody awaits it any more (budget, cancellation)
 
@@ -322,16 +319,14 @@ class _Worker:
     A job's future is marked running as soon as it is sent: the worker may start it at any
     moment, so it cannot be cancelled (an over-budget job is forgotten once it ends instead).
     Token counts come from the worker's counting thread, under the result's job number, once
-    `tokens` asks for them; the last `KEEP_COUNTS` jobs can be asked for.
+    `tokens` asks for them; the worker bounds what it keeps for asking (`worker.Uncounted`)
+    and answers a job it no longer has with a LookupError.
     """
-
-    KEEP_COUNTS = 64
 
     def __init__(self, context: Any, factory: EngineFactory, settings: Settings) -> None:
         self.ready: cf.Future[str] = cf.Future()
         self._jobs: dict[int, cf.Future[RewriteResult]] = {}
-        self._counts: OrderedDict[int, cf.Future[Accounting]] = OrderedDict()
-        self._asked: set[int] = set()  # jobs whose counts were asked for
+        self._counts: dict[int, cf.Future[Accounting]] = {}  # asked for, not answered yet
         self._lock = threading.Lock()
         self.lost = False
         parent, child = socket.socketpair()
@@ -355,11 +350,6 @@ class _Worker:
             job = next(_JOB_NUMBERS)
             if op == "rewrite":
                 self._jobs[job] = fut
-                self._counts[job] = cf.Future()
-                while len(self._counts) > self.KEEP_COUNTS:
-                    dropped, counts = self._counts.popitem(last=False)
-                    self._asked.discard(dropped)
-                    _settle(counts, False, LookupError("counts dropped"))
         try:
             self.channel.send((job, op, args), blob)
         except ChannelClosedError:
@@ -375,14 +365,17 @@ class _Worker:
             return None
         with self._lock:
             fut = self._counts.get(result.job)
-            ask = fut is not None and result.job not in self._asked
-            if ask:
-                self._asked.add(result.job)
-        if ask:
-            try:
-                self.channel.send((result.job, "count", None))
-            except ChannelClosedError:
-                self._on_closed()
+            if fut is not None:
+                return fut
+            fut = cf.Future()
+            if self.lost:
+                fut.set_exception(BrokenProcessPool("the engine worker is gone"))
+                return fut
+            self._counts[result.job] = fut
+        try:
+            self.channel.send((result.job, "count", None))
+        except ChannelClosedError:
+            self._on_closed()
         return fut
 
     def _on_frame(self, message: tuple[int, Any, Any], blob: bytes) -> None:
@@ -394,7 +387,6 @@ class _Worker:
         with self._lock:
             if status == "tokens":
                 fut = self._counts.pop(job, None)
-                self._asked.discard(job)
             else:
                 fut = self._jobs.pop(job, None)
                 if status is True:
@@ -409,7 +401,6 @@ class _Worker:
             waiting = [*self._jobs.values(), *self._counts.values(), self.ready]
             self._jobs.clear()
             self._counts.clear()
-            self._asked.clear()
         for fut in waiting:
             _settle(fut, False, BrokenProcessPool("the engine worker is gone"))
 
